@@ -1,0 +1,117 @@
+#include "io/mapped_file.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace llmkit::io {
+
+namespace {
+uint64_t page_size() {
+  static const uint64_t ps = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  return ps;
+}
+std::string errno_text() { return std::strerror(errno); }
+}  // namespace
+
+Result<std::unique_ptr<MappedFile>> MappedFile::open(const std::string& path, const MapOptions& opts) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    StatusCode code = (errno == ENOENT) ? StatusCode::kNotFound : StatusCode::kIoError;
+    return Status(code, path + ": cannot open: " + errno_text());
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    std::string msg = path + ": fstat failed: " + errno_text();
+    ::close(fd);
+    return Status(StatusCode::kIoError, msg);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return Status(StatusCode::kInvalidArgument, path + ": is a directory, expected a file");
+  }
+  std::unique_ptr<MappedFile> file(new MappedFile());
+  file->path_ = path;
+  file->size_ = static_cast<uint64_t>(st.st_size);
+  if (file->size_ == 0) {
+    ::close(fd);
+    static const uint8_t kEmpty = 0;
+    file->data_ = &kEmpty;
+    return file;
+  }
+  if (opts.use_mmap) {
+    int flags = MAP_PRIVATE;
+#ifdef MAP_POPULATE
+    if (opts.populate) flags |= MAP_POPULATE;
+#endif
+    void* p = mmap(nullptr, file->size_, PROT_READ, flags, fd, 0);
+    if (p != MAP_FAILED) {
+      file->data_ = static_cast<const uint8_t*>(p);
+      file->mapped_ = true;
+      int advice = opts.sequential ? MADV_SEQUENTIAL : MADV_NORMAL;
+      (void)madvise(p, file->size_, advice);
+      if (opts.populate) (void)madvise(p, file->size_, MADV_WILLNEED);
+      if (opts.lock && mlock(p, file->size_) == 0) file->locked_ = true;
+      ::close(fd);
+      return file;
+    }
+    // fall through to reading into memory (e.g. filesystems without mmap support)
+  }
+  if (file->size_ > SIZE_MAX / 2) {
+    ::close(fd);
+    return Status(StatusCode::kOutOfMemory, path + ": file too large to read into memory");
+  }
+  try {
+    file->heap_.resize(static_cast<size_t>(file->size_));
+  } catch (const std::bad_alloc&) {
+    ::close(fd);
+    return Status(StatusCode::kOutOfMemory, path + ": cannot allocate " + std::to_string(file->size_) + " bytes");
+  }
+  uint64_t done = 0;
+  while (done < file->size_) {
+    ssize_t n = ::pread(fd, file->heap_.data() + done, file->size_ - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      std::string msg = path + ": read failed at offset " + std::to_string(done) + ": " +
+                        (n == 0 ? std::string("unexpected end of file") : errno_text());
+      ::close(fd);
+      return Status(StatusCode::kIoError, msg);
+    }
+    done += static_cast<uint64_t>(n);
+  }
+  ::close(fd);
+  file->data_ = file->heap_.data();
+  return file;
+}
+
+MappedFile::~MappedFile() {
+  if (mapped_) {
+    if (locked_) munlock(const_cast<uint8_t*>(data_), size_);
+    munmap(const_cast<uint8_t*>(data_), size_);
+  }
+}
+
+void MappedFile::release_range(uint64_t offset, uint64_t length) const noexcept {
+  if (!mapped_ || offset >= size_) return;
+  if (length > size_ - offset) length = size_ - offset;
+  // Only whole pages inside the range may be dropped.
+  uint64_t ps = page_size();
+  uint64_t begin = (offset + ps - 1) / ps * ps;
+  uint64_t end = (offset + length) / ps * ps;
+  if (end <= begin) return;
+  (void)madvise(const_cast<uint8_t*>(data_) + begin, end - begin, MADV_DONTNEED);
+}
+
+void MappedFile::prefetch_range(uint64_t offset, uint64_t length) const noexcept {
+  if (!mapped_ || offset >= size_) return;
+  if (length > size_ - offset) length = size_ - offset;
+  uint64_t ps = page_size();
+  uint64_t begin = offset / ps * ps;
+  (void)madvise(const_cast<uint8_t*>(data_) + begin, offset + length - begin, MADV_WILLNEED);
+}
+
+}  // namespace llmkit::io
