@@ -139,12 +139,13 @@ Result<std::unique_ptr<SafetensorsFile>> SafetensorsFile::parse(const uint8_t* d
     f->index_.emplace(st.name, f->tensors_.size());
     f->tensors_.push_back(std::move(st));
   }
-  // Overlap check in offset order.
+  // Overlap check in offset order (empty tensors occupy no bytes and cannot overlap).
   std::vector<const SafetensorsTensor*> order;
-  for (const auto& t : f->tensors_) order.push_back(&t);
+  for (const auto& t : f->tensors_)
+    if (t.end > t.begin) order.push_back(&t);
   std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
   for (size_t i = 1; i < order.size(); ++i) {
-    if (order[i]->begin < order[i - 1]->end && order[i]->end > order[i]->begin)
+    if (order[i]->begin < order[i - 1]->end)
       return Status(StatusCode::kCorruptFile, name + ": tensor '" + order[i]->name + "' at file offset " +
                                                   std::to_string(order[i]->file_offset) + " overlaps tensor '" +
                                                   order[i - 1]->name + "'");
