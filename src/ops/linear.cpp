@@ -1,0 +1,113 @@
+#include "ops/linear.hpp"
+
+#include <string>
+#include <vector>
+
+#include "ops/dequant.hpp"
+#include "ops/linear_impl.hpp"
+
+namespace llmkit::ops {
+
+namespace {
+
+// Parity reference: dequantize one weight row (bit-exact with gguf.quants), dot in double.
+struct ReferenceLinear final : PackedLinear::Impl {
+  const uint8_t* data = nullptr;  // borrowed
+  uint64_t rb = 0;                // bytes per row
+
+  void forward(const float* x, int64_t M, float* y, ThreadPool& pool) const override {
+    pool.parallel_for(N, [&](int64_t n0, int64_t n1) {
+      std::vector<float> w(static_cast<size_t>(K));
+      for (int64_t n = n0; n < n1; ++n) {
+        // Cannot fail: type and K were validated at create().
+        (void)dequantize_row(type, data + uint64_t(n) * rb, w.data(), K);
+        for (int64_t m = 0; m < M; ++m) {
+          const float* xm = x + m * K;
+          double s = 0.0;
+          for (int64_t k = 0; k < K; ++k) s += double(xm[k]) * double(w[size_t(k)]);
+          y[m * N + n] = float(s);
+        }
+      }
+    });
+  }
+  const char* name() const noexcept override { return "reference"; }
+};
+
+}  // namespace
+
+uint64_t row_bytes(io::TensorType type, int64_t k) noexcept {
+  const auto* t = io::type_traits(type);
+  if (!t || k < 0 || k % t->block_size != 0) return 0;
+  return uint64_t(k) / t->block_size * t->type_size;
+}
+
+bool PackedLinear::supports(io::TensorType type, Backend backend) noexcept {
+  // kFast falls back to the reference kernel for types without a fast kernel.
+  return can_dequantize(type);
+}
+
+Result<PackedLinear> PackedLinear::create(io::TensorType type, const uint8_t* data, int64_t n_in,
+                                          int64_t n_out, Backend backend) {
+  const auto* tr = io::type_traits(type);
+  if (!tr || !can_dequantize(type))
+    return Status(StatusCode::kUnsupported,
+                  "linear: unsupported weight type " + io::type_name(uint32_t(type)));
+  if (n_in <= 0 || n_out <= 0 || n_in % tr->block_size != 0)
+    return Status(StatusCode::kInvalidArgument,
+                  "linear: bad shape K=" + std::to_string(n_in) + " N=" + std::to_string(n_out) +
+                      " for " + tr->name + " (K must be a positive multiple of " +
+                      std::to_string(tr->block_size) + ")");
+  if (!data) return Status(StatusCode::kInvalidArgument, "linear: null weight data");
+  PackedLinear out;
+  if (backend == Backend::kFast) {
+    out.impl_ = make_fast_linear(type, data, n_in, n_out);
+    if (out.impl_) {
+      out.impl_->type = type;
+      out.impl_->K = n_in;
+      out.impl_->N = n_out;
+      out.impl_->backend = backend;
+      return out;
+    }
+  }
+  auto ref = std::make_unique<ReferenceLinear>();
+  ref->data = data;
+  ref->rb = row_bytes(type, n_in);
+  ref->wbytes = ref->rb * uint64_t(n_out);
+  ref->type = type;
+  ref->K = n_in;
+  ref->N = n_out;
+  ref->backend = backend;
+  out.impl_ = std::move(ref);
+  return out;
+}
+
+PackedLinear::PackedLinear() = default;
+PackedLinear::PackedLinear(PackedLinear&&) noexcept = default;
+PackedLinear& PackedLinear::operator=(PackedLinear&&) noexcept = default;
+PackedLinear::~PackedLinear() = default;
+
+void PackedLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool) const {
+  if (M <= 0) return;
+  impl_->forward(x, M, y, pool);
+}
+int64_t PackedLinear::n_in() const noexcept { return impl_ ? impl_->K : 0; }
+int64_t PackedLinear::n_out() const noexcept { return impl_ ? impl_->N : 0; }
+io::TensorType PackedLinear::type() const noexcept {
+  return impl_ ? impl_->type : io::TensorType::F32;
+}
+Backend PackedLinear::backend() const noexcept {
+  return impl_ ? impl_->backend : Backend::kReference;
+}
+const char* PackedLinear::kernel_name() const noexcept { return impl_ ? impl_->name() : "none"; }
+uint64_t PackedLinear::weight_bytes() const noexcept { return impl_ ? impl_->wbytes : 0; }
+
+Status embedding_row(io::TensorType type, const uint8_t* data, int64_t row, int64_t n_embd,
+                     float* out) noexcept {
+  const uint64_t rb = row_bytes(type, n_embd);
+  if (rb == 0 || row < 0 || !data)
+    return {StatusCode::kInvalidArgument,
+            "embedding_row: bad arguments for type " + io::type_name(uint32_t(type))};
+  return dequantize_row(type, data + uint64_t(row) * rb, out, n_embd);
+}
+
+}  // namespace llmkit::ops

@@ -1,0 +1,27 @@
+// Internal: the polymorphic body behind PackedLinear (one subclass per kernel family).
+#pragma once
+
+#include <memory>
+
+#include "ops/linear.hpp"
+
+namespace llmkit::ops {
+
+struct PackedLinear::Impl {
+  io::TensorType type = io::TensorType::F32;
+  int64_t K = 0, N = 0;
+  Backend backend = Backend::kReference;
+  uint64_t wbytes = 0;
+  virtual ~Impl() = default;
+  // x [M, K] -> y [M, N]
+  virtual void forward(const float* x, int64_t M, float* y, ThreadPool& pool) const = 0;
+  virtual const char* name() const noexcept = 0;
+};
+
+// The fast path for TYPE (nullptr when none applies: the caller falls back to reference).
+// Defined in linear_fast.cpp.
+std::unique_ptr<PackedLinear::Impl> make_fast_linear(io::TensorType type, const uint8_t* data,
+                                                     int64_t K, int64_t N);
+bool fast_linear_supports(io::TensorType type) noexcept;
+
+}  // namespace llmkit::ops
