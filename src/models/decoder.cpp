@@ -1,0 +1,376 @@
+#include "models/decoder.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <string>
+
+namespace llmkit::models {
+
+namespace {
+
+std::string shape_str(const std::vector<uint64_t>& s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+  return r + "]";
+}
+
+// y[i] = x[i] / rms(x) * w[i] over N elements (sum of squares in double, like llama.cpp).
+inline void rmsnorm_row(const float* x, const float* w, float* y, int64_t n, float eps) {
+  double ss = 0;
+  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
+}
+
+inline float gelu_tanh(float x) {
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
+  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+}
+
+inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
+
+inline float dot(const float* a, const float* b, int64_t n) {
+  float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  for (; i < n; ++i) s0 += a[i] * b[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
+// RoPE inverse frequencies [head_dim/2] with the file's scaling (linear or Llama 3 smoothing).
+std::vector<float> inverse_frequencies(uint32_t head_dim, float base, const io::HyperParams& hp,
+                                       bool apply_scaling) {
+  std::vector<float> f(head_dim / 2);
+  for (uint32_t j = 0; j < head_dim / 2; ++j) {
+    double inv = std::pow(static_cast<double>(base), -2.0 * j / static_cast<double>(head_dim));
+    if (apply_scaling && hp.rope_scaling_factor > 0 && hp.rope_scaling_factor != 1.0f) {
+      if (hp.rope_scaling_type == "linear") {
+        inv /= hp.rope_scaling_factor;
+      } else if (hp.rope_scaling_type == "llama3" && hp.rope_original_ctx > 0) {
+        const double old_ctx = hp.rope_original_ctx;
+        const double low_wl = old_ctx / hp.rope_low_freq_factor;
+        const double high_wl = old_ctx / hp.rope_high_freq_factor;
+        const double wl = 2.0 * M_PI / inv;
+        if (wl > low_wl) {
+          inv /= hp.rope_scaling_factor;
+        } else if (wl >= high_wl) {
+          const double smooth =
+              (old_ctx / wl - hp.rope_low_freq_factor) / (hp.rope_high_freq_factor - hp.rope_low_freq_factor);
+          inv = (1 - smooth) * inv / hp.rope_scaling_factor + smooth * inv;
+        }
+      }
+    }
+    f[j] = static_cast<float>(inv);
+  }
+  return f;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelDescription> desc,
+                                                const ArchConfig& arch, ops::Backend backend) {
+  std::unique_ptr<Decoder> d(new Decoder());
+  d->desc_ = desc;
+  d->arch_ = arch;
+  d->backend_ = backend;
+  io::HyperParams& hp = d->hp_;
+  hp = desc->hparams;
+  const std::string where = desc->path + ": ";
+  auto bad = [&](const std::string& what) { return Status(StatusCode::kCorruptFile, where + what); };
+  if (hp.n_embd == 0 || hp.n_layer == 0 || hp.n_head == 0 || hp.n_head_kv == 0 || hp.head_dim == 0)
+    return bad("hyperparameters incomplete (n_embd, n_layer, n_head, n_head_kv and head_dim must be > 0)");
+  if (hp.n_head % hp.n_head_kv != 0)
+    return bad("n_head " + std::to_string(hp.n_head) + " is not a multiple of n_head_kv " + std::to_string(hp.n_head_kv));
+  if (hp.head_dim % 2 != 0) return bad("head_dim " + std::to_string(hp.head_dim) + " is odd (RoPE needs pairs)");
+  if (hp.n_layer > 4096 || hp.n_head > 4096 || hp.head_dim > 4096) return bad("implausible layer/head counts");
+
+  const io::TensorRef* embd = desc->find("token_embd.weight");
+  if (!embd) return bad("tensor 'token_embd.weight' is missing");
+  if (embd->shape.size() != 2 || embd->shape[0] != hp.n_embd)
+    return bad("tensor 'token_embd.weight' has shape " + shape_str(embd->shape) + ", expected [" +
+               std::to_string(hp.n_embd) + ", n_vocab]");
+  if (!embd->data) return bad("tensor 'token_embd.weight' has no data");
+  hp.n_vocab = static_cast<uint32_t>(embd->shape[1]);
+  d->embd_ = embd;
+  if (hp.n_ff == 0) {
+    if (const io::TensorRef* g = desc->find("blk.0.ffn_gate.weight"); g && g->shape.size() == 2)
+      hp.n_ff = static_cast<uint32_t>(g->shape[1]);
+  }
+
+  const int64_t E = hp.n_embd, hd = hp.head_dim, qd = int64_t(hp.n_head) * hd, kvd = int64_t(hp.n_head_kv) * hd;
+  const int64_t F = hp.n_ff;
+  const bool rotate_half = desc->qk_order == io::QkRowOrder::kHfRotateHalf ||
+                           (desc->format == io::SourceFormat::kGguf && arch.gguf_rope_rotate_half);
+  const float norm_offset = desc->norm_weight_offset;
+
+  auto get = [&](const std::string& name, std::vector<uint64_t> shape) -> Result<const io::TensorRef*> {
+    const io::TensorRef* t = desc->find(name);
+    if (!t) return bad("tensor '" + name + "' is missing");
+    if (t->shape != shape)
+      return bad("tensor '" + name + "' has shape " + shape_str(t->shape) + ", expected " + shape_str(shape));
+    if (!t->data) return bad("tensor '" + name + "' has no data");
+    return t;
+  };
+  // Rotate-half -> adjacent-pair permutation inside each head: new index 2j+i <- old i*hd/2+j.
+  auto perm_index = [&](int64_t r) {
+    const int64_t h = r / hd, w = r % hd, half = hd / 2;
+    const int64_t i = w % 2, j = w / 2;
+    return h * hd + i * half + j;  // old row for new row r
+  };
+  auto linear = [&](const std::string& name, int64_t K, int64_t N, bool permute) -> Result<ops::PackedLinear> {
+    LLMKIT_ASSIGN_OR_RETURN(const io::TensorRef* t, get(name, {uint64_t(K), uint64_t(N)}));
+    if (!ops::PackedLinear::supports(t->type, backend))
+      return Status(StatusCode::kUnsupported, where + "tensor '" + name + "' has type " +
+                                                  io::type_name(uint32_t(t->type)) + ", which this backend cannot multiply");
+    const uint8_t* data = t->data;
+    if (permute) {
+      const uint64_t rb = ops::row_bytes(t->type, K);
+      if (rb == 0 || rb * N != t->n_bytes) return bad("tensor '" + name + "' has an inconsistent byte size");
+      std::vector<uint8_t> copy(t->n_bytes);
+      for (int64_t r = 0; r < N; ++r) std::memcpy(&copy[r * rb], t->data + perm_index(r) * rb, rb);
+      d->owned_.push_back(std::move(copy));
+      data = d->owned_.back().data();
+    }
+    auto lin = ops::PackedLinear::create(t->type, data, K, N, backend);
+    if (!lin) return Status(lin.status().code(), where + "tensor '" + name + "': " + lin.status().message());
+    if (permute && backend == ops::Backend::kFast) d->owned_.pop_back();  // kFast copied it
+    return std::move(lin).value();
+  };
+  auto vec = [&](const std::string& name, int64_t n, float offset, bool permute, std::vector<float>& out) -> Status {
+    LLMKIT_ASSIGN_OR_RETURN(const io::TensorRef* t, get(name, {uint64_t(n)}));
+    std::vector<float> v(n);
+    LLMKIT_RETURN_IF_ERROR(ops::embedding_row(t->type, t->data, 0, n, v.data()));
+    out.resize(n);
+    for (int64_t i = 0; i < n; ++i) out[i] = v[permute ? perm_index(i) : i] + offset;
+    return Status::ok();
+  };
+
+  d->layers_.resize(hp.n_layer);
+  for (uint32_t il = 0; il < hp.n_layer; ++il) {
+    LayerWeights& L = d->layers_[il];
+    const std::string p = "blk." + std::to_string(il) + ".";
+    LLMKIT_ASSIGN_OR_RETURN(L.wq, linear(p + "attn_q.weight", E, qd, rotate_half));
+    LLMKIT_ASSIGN_OR_RETURN(L.wk, linear(p + "attn_k.weight", E, kvd, rotate_half));
+    LLMKIT_ASSIGN_OR_RETURN(L.wv, linear(p + "attn_v.weight", E, kvd, false));
+    LLMKIT_ASSIGN_OR_RETURN(L.wo, linear(p + "attn_output.weight", qd, E, false));
+    LLMKIT_ASSIGN_OR_RETURN(L.gate, linear(p + "ffn_gate.weight", E, F, false));
+    LLMKIT_ASSIGN_OR_RETURN(L.up, linear(p + "ffn_up.weight", E, F, false));
+    LLMKIT_ASSIGN_OR_RETURN(L.down, linear(p + "ffn_down.weight", F, E, false));
+    LLMKIT_RETURN_IF_ERROR(vec(p + "attn_norm.weight", E, norm_offset, false, L.attn_norm));
+    LLMKIT_RETURN_IF_ERROR(vec(p + "ffn_norm.weight", E, norm_offset, false, L.ffn_norm));
+    if (desc->find(p + "attn_q.bias")) {
+      if (!arch.allow_qkv_bias) return bad("tensor '" + p + "attn_q.bias' is unexpected for architecture " + arch.name);
+      LLMKIT_RETURN_IF_ERROR(vec(p + "attn_q.bias", qd, 0.0f, rotate_half, L.bq));
+      LLMKIT_RETURN_IF_ERROR(vec(p + "attn_k.bias", kvd, 0.0f, rotate_half, L.bk));
+      LLMKIT_RETURN_IF_ERROR(vec(p + "attn_v.bias", kvd, 0.0f, false, L.bv));
+    }
+    if (desc->find(p + "attn_q_norm.weight")) {
+      if (!arch.allow_qk_norm) return bad("tensor '" + p + "attn_q_norm.weight' is unexpected for architecture " + arch.name);
+      LLMKIT_RETURN_IF_ERROR(vec(p + "attn_q_norm.weight", hd, norm_offset, rotate_half, L.q_norm));
+      LLMKIT_RETURN_IF_ERROR(vec(p + "attn_k_norm.weight", hd, norm_offset, rotate_half, L.k_norm));
+    } else if (arch.allow_qk_norm && arch.name != "qwen2") {
+      return bad("tensor '" + p + "attn_q_norm.weight' is missing (architecture " + arch.name + " uses QK norm)");
+    }
+    if (arch.post_norms) {
+      LLMKIT_RETURN_IF_ERROR(vec(p + "post_attention_norm.weight", E, norm_offset, false, L.post_attn_norm));
+      LLMKIT_RETURN_IF_ERROR(vec(p + "post_ffw_norm.weight", E, norm_offset, false, L.post_ffn_norm));
+    }
+    if (arch.sliding_window_layers && hp.sliding_window > 0 && hp.sliding_window_pattern > 0)
+      L.sliding = (il + 1) % hp.sliding_window_pattern != 0;
+    else if (arch.name == "mistral" && hp.sliding_window > 0)
+      L.sliding = true;
+  }
+  LLMKIT_RETURN_IF_ERROR(vec("output_norm.weight", E, norm_offset, false, d->output_norm_));
+  if (desc->find("output.weight")) {
+    LLMKIT_ASSIGN_OR_RETURN(d->output_, linear("output.weight", E, hp.n_vocab, false));
+  } else {
+    LLMKIT_ASSIGN_OR_RETURN(d->output_, linear("token_embd.weight", E, hp.n_vocab, false));
+  }
+
+  d->inv_freq_global_ = inverse_frequencies(hp.head_dim, hp.rope_theta, hp, true);
+  const float local_base = hp.rope_theta_local > 0 ? hp.rope_theta_local : hp.rope_theta;
+  // Gemma 3 applies rope scaling only to the global layers.
+  d->inv_freq_local_ = inverse_frequencies(hp.head_dim, local_base, hp, !arch.sliding_window_layers);
+  const float qscale = hp.query_pre_attn_scalar > 0 ? hp.query_pre_attn_scalar : static_cast<float>(hp.head_dim);
+  d->attn_scale_ = 1.0f / std::sqrt(qscale);
+  d->embed_scale_ = arch.embed_scale_sqrt_dim ? std::sqrt(static_cast<float>(hp.n_embd)) : 1.0f;
+  return d;
+}
+
+Status Decoder::prepare_scratch(Scratch& s, int32_t max_tokens, uint32_t n_ctx, int n_threads) const {
+  const int64_t M = std::max<int32_t>(1, max_tokens);
+  const int64_t E = hp_.n_embd, qd = int64_t(hp_.n_head) * hp_.head_dim, kvd = kv_dim(), F = hp_.n_ff;
+  try {
+    s.x.assign(M * E, 0.0f);
+    s.h.assign(M * E, 0.0f);
+    s.o.assign(M * E, 0.0f);
+    s.q.assign(M * qd, 0.0f);
+    s.att.assign(M * qd, 0.0f);
+    s.k.assign(M * kvd, 0.0f);
+    s.v.assign(M * kvd, 0.0f);
+    s.gate.assign(M * F, 0.0f);
+    s.up.assign(M * F, 0.0f);
+    s.scores.assign(static_cast<size_t>(std::max(1, n_threads)) * n_ctx, 0.0f);
+    s.head_buf.assign(2ull * n_ctx * kvd, 0.0f);  // converted K and V rows of one layer
+  } catch (const std::bad_alloc&) {
+    return Status(StatusCode::kOutOfMemory, "session scratch: allocation failed");
+  }
+  s.capacity = static_cast<int32_t>(M);
+  return Status::ok();
+}
+
+void Decoder::rope(float* x, int32_t n_heads, int32_t pos, bool local) const {
+  const std::vector<float>& inv = local ? inv_freq_local_ : inv_freq_global_;
+  const int64_t hd = hp_.head_dim;
+  const float p = static_cast<float>(pos);
+  for (int64_t j = 0; j < hd / 2; ++j) {
+    // f32 angle like llama.cpp and transformers, so long positions round the same way.
+    const float theta = p * inv[j];
+    const float c = std::cos(theta), sn = std::sin(theta);
+    for (int32_t h = 0; h < n_heads; ++h) {
+      float* v = x + h * hd + 2 * j;
+      const float x0 = v[0], x1 = v[1];
+      v[0] = x0 * c - x1 * sn;
+      v[1] = x0 * sn + x1 * c;
+    }
+  }
+}
+
+Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scratch& s,
+                        ops::ThreadPool& pool) const {
+  const int64_t M = req.n_tokens;
+  if (M <= 0) return Status(StatusCode::kInvalidArgument, "forward: no tokens");
+  if (M > s.capacity) return Status(StatusCode::kInternal, "forward: batch larger than the scratch");
+  if (req.pos0 < 0 || static_cast<uint64_t>(req.pos0) + M > cache.n_ctx())
+    return Status(StatusCode::kOutOfRange, "forward: positions past the context");
+  const int64_t E = hp_.n_embd, H = hp_.n_head, Hkv = hp_.n_head_kv, hd = hp_.head_dim;
+  const int64_t qd = H * hd, kvd = Hkv * hd, F = hp_.n_ff;
+  const float eps = hp_.norm_eps;
+
+  for (int64_t i = 0; i < M; ++i) {
+    const int32_t tok = req.tokens[i];
+    if (tok < 0 || static_cast<uint32_t>(tok) >= hp_.n_vocab)
+      return Status(StatusCode::kInvalidArgument, "token id " + std::to_string(tok) + " at index " +
+                                                      std::to_string(i) + " is outside the vocabulary (n_vocab " +
+                                                      std::to_string(hp_.n_vocab) + ")");
+    LLMKIT_RETURN_IF_ERROR(ops::embedding_row(embd_->type, embd_->data, tok, E, &s.x[i * E]));
+    if (embed_scale_ != 1.0f)
+      for (int64_t c = 0; c < E; ++c) s.x[i * E + c] *= embed_scale_;
+  }
+
+  const int nt = pool.n_threads();
+  auto norm_rows = [&](const float* in, const std::vector<float>& w, float* out, int64_t rows, int64_t n) {
+    pool.parallel_for(rows, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) rmsnorm_row(in + r * n, w.data(), out + r * n, n, eps);
+    }, rows >= 8 ? 0 : 1);
+  };
+
+  for (uint32_t il = 0; il < hp_.n_layer; ++il) {
+    if (req.cancel && req.cancel->load(std::memory_order_relaxed))
+      return Status(StatusCode::kCancelled, "cancelled");
+    const LayerWeights& L = layers_[il];
+    norm_rows(s.x.data(), L.attn_norm, s.h.data(), M, E);
+    L.wq.forward(s.h.data(), M, s.q.data(), pool);
+    L.wk.forward(s.h.data(), M, s.k.data(), pool);
+    L.wv.forward(s.h.data(), M, s.v.data(), pool);
+    if (!L.bq.empty()) {
+      for (int64_t i = 0; i < M; ++i) {
+        for (int64_t c = 0; c < qd; ++c) s.q[i * qd + c] += L.bq[c];
+        for (int64_t c = 0; c < kvd; ++c) {
+          s.k[i * kvd + c] += L.bk[c];
+          s.v[i * kvd + c] += L.bv[c];
+        }
+      }
+    }
+    // Per-head QK norm and RoPE, then append K/V to the cache.
+    pool.parallel_for(M, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        float* q = &s.q[i * qd];
+        float* k = &s.k[i * kvd];
+        if (!L.q_norm.empty()) {
+          for (int64_t h = 0; h < H; ++h) rmsnorm_row(q + h * hd, L.q_norm.data(), q + h * hd, hd, eps);
+          for (int64_t h = 0; h < Hkv; ++h) rmsnorm_row(k + h * hd, L.k_norm.data(), k + h * hd, hd, eps);
+        }
+        const int32_t pos = req.pos0 + static_cast<int32_t>(i);
+        rope(q, static_cast<int32_t>(H), pos, L.sliding);
+        rope(k, static_cast<int32_t>(Hkv), pos, L.sliding);
+        cache.store(il, static_cast<uint32_t>(pos), k, &s.v[i * kvd]);
+      }
+    }, M >= 4 ? 0 : 1);
+
+    // Attention: K/V rows this batch can see, as f32.
+    const int32_t last = req.pos0 + static_cast<int32_t>(M) - 1;
+    int32_t first = 0;
+    if (L.sliding && hp_.sliding_window > 0) first = std::max<int32_t>(0, req.pos0 - int32_t(hp_.sliding_window) + 1);
+    const uint32_t n_rows = static_cast<uint32_t>(last - first + 1);
+    const float* K = cache.rows_f32(false, il, first, last + 1, s.head_buf.data());
+    const float* V = cache.rows_f32(true, il, first, last + 1, s.head_buf.data() + size_t(n_rows) * kvd);
+    const int64_t group = H / Hkv;
+    const int64_t n_tasks = M * H;
+    pool.run_on_threads([&](int t, int n_used) {
+      float* sc = &s.scores[static_cast<size_t>(t) * cache.n_ctx()];
+      const int64_t b = n_tasks * t / n_used, e = n_tasks * (t + 1) / n_used;
+      for (int64_t task = b; task < e; ++task) {
+        const int64_t i = task / H, h = task % H, kvh = h / group;
+        const int32_t pos = req.pos0 + static_cast<int32_t>(i);
+        int32_t j0 = first;
+        if (L.sliding && hp_.sliding_window > 0) j0 = std::max<int32_t>(first, pos - int32_t(hp_.sliding_window) + 1);
+        const float* q = &s.q[i * qd + h * hd];
+        float mx = -INFINITY;
+        for (int32_t j = j0; j <= pos; ++j) {
+          const float v = dot(q, K + int64_t(j - first) * kvd + kvh * hd, hd) * attn_scale_;
+          sc[j - j0] = v;
+          mx = std::max(mx, v);
+        }
+        double sum = 0;
+        for (int32_t j = j0; j <= pos; ++j) {
+          const float p = std::exp(sc[j - j0] - mx);
+          sc[j - j0] = p;
+          sum += p;
+        }
+        const float inv = static_cast<float>(1.0 / sum);
+        float* out = &s.att[i * qd + h * hd];
+        std::fill(out, out + hd, 0.0f);
+        for (int32_t j = j0; j <= pos; ++j) {
+          const float p = sc[j - j0] * inv;
+          const float* vr = V + int64_t(j - first) * kvd + kvh * hd;
+          for (int64_t c = 0; c < hd; ++c) out[c] += p * vr[c];
+        }
+      }
+    }, static_cast<int>(std::min<int64_t>(n_tasks, nt)));
+
+    L.wo.forward(s.att.data(), M, s.o.data(), pool);
+    if (!L.post_attn_norm.empty()) norm_rows(s.o.data(), L.post_attn_norm, s.o.data(), M, E);
+    for (int64_t c = 0; c < M * E; ++c) s.x[c] += s.o[c];
+
+    norm_rows(s.x.data(), L.ffn_norm, s.h.data(), M, E);
+    L.gate.forward(s.h.data(), M, s.gate.data(), pool);
+    L.up.forward(s.h.data(), M, s.up.data(), pool);
+    pool.parallel_for(M * F, [&](int64_t b, int64_t e) {
+      if (arch_.activation == Activation::kGeluTanh) {
+        for (int64_t c = b; c < e; ++c) s.gate[c] = gelu_tanh(s.gate[c]) * s.up[c];
+      } else {
+        for (int64_t c = b; c < e; ++c) s.gate[c] = silu(s.gate[c]) * s.up[c];
+      }
+    }, M * F >= 16384 ? 0 : 1, 1024);
+    L.down.forward(s.gate.data(), M, s.o.data(), pool);
+    if (!L.post_ffn_norm.empty()) norm_rows(s.o.data(), L.post_ffn_norm, s.o.data(), M, E);
+    for (int64_t c = 0; c < M * E; ++c) s.x[c] += s.o[c];
+  }
+  if (req.cancel && req.cancel->load(std::memory_order_relaxed)) return Status(StatusCode::kCancelled, "cancelled");
+
+  const int64_t r0 = req.all_logits ? 0 : M - 1;
+  const int64_t n_out = M - r0;
+  norm_rows(&s.x[r0 * E], output_norm_, &s.h[r0 * E], n_out, E);
+  output_.forward(&s.h[r0 * E], n_out, req.logits, pool);
+  return Status::ok();
+}
+
+}  // namespace llmkit::models

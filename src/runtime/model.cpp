@@ -1,0 +1,83 @@
+// Model::load: description -> architecture config -> decoder (weights packed once) + tokenizer.
+#include <chrono>
+#include <exception>
+
+#include "llmkit/model.hpp"
+#include "runtime/chat_format.hpp"
+#include "runtime/model_impl.hpp"
+#include "runtime/text.hpp"
+
+namespace llmkit {
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+
+const ModelInfo& Model::info() const noexcept { return impl_->info; }
+const Tokenizer* Model::tokenizer() const noexcept { return impl_->tokenizer.get(); }
+const std::optional<std::string>& Model::chat_template() const noexcept { return impl_->chat_template; }
+
+Result<ChatFormat> Model::chat_format() const {
+  LLMKIT_ASSIGN_OR_RETURN(runtime::ChatSpec spec, runtime::detect_chat_format(impl_->chat_template, impl_->info.architecture));
+  return spec.format;
+}
+
+Result<std::string> Model::apply_chat_template(const std::vector<ChatMessage>& messages,
+                                               bool add_generation_prompt) const {
+  LLMKIT_ASSIGN_OR_RETURN(runtime::ChatSpec spec, runtime::detect_chat_format(impl_->chat_template, impl_->info.architecture));
+  return runtime::render_chat(spec, messages, add_generation_prompt);
+}
+
+namespace {
+
+Result<std::shared_ptr<const Model>> load_impl(const std::string& path, const ModelOptions& options,
+                                               std::unique_ptr<Model::Impl>& impl) {
+  const auto t0 = std::chrono::steady_clock::now();
+  io::LoadOptions lo;
+  lo.map.use_mmap = options.use_mmap;
+  LLMKIT_ASSIGN_OR_RETURN(impl->desc, io::load_model_description(path, lo));
+  const io::ModelDescription& d = *impl->desc;
+  auto arch = models::find_architecture(d.hparams.architecture);
+  if (!arch) return Status(arch.status().code(), path + ": " + arch.status().message());
+  impl->arch = *arch;
+  const ops::Backend be = options.backend == Backend::kReference ? ops::Backend::kReference : ops::Backend::kFast;
+  LLMKIT_ASSIGN_OR_RETURN(impl->decoder, models::Decoder::build(impl->desc, impl->arch, be));
+  LLMKIT_ASSIGN_OR_RETURN(impl->tokenizer, runtime::load_tokenizer(d));
+  impl->chat_template = d.chat_template;
+
+  ModelInfo& info = impl->info;
+  const io::HyperParams& hp = impl->decoder->hparams();
+  info.path = path;
+  info.architecture = hp.architecture;
+  info.name = d.name;
+  info.file_type = d.file_type;
+  info.format = d.format == io::SourceFormat::kGguf ? "gguf" : "safetensors";
+  info.n_vocab = hp.n_vocab;
+  info.n_embd = hp.n_embd;
+  info.n_layer = hp.n_layer;
+  info.n_head = hp.n_head;
+  info.n_head_kv = hp.n_head_kv;
+  info.head_dim = hp.head_dim;
+  info.n_ff = hp.n_ff;
+  info.n_ctx_train = hp.n_ctx_train;
+  info.n_params = d.parameter_count();
+  info.backend = options.backend;
+  info.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return std::shared_ptr<const Model>();  // filled by the caller (private constructor)
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const Model>> Model::load(const std::string& path, const ModelOptions& options) {
+  try {
+    auto impl = std::make_unique<Impl>();
+    auto r = load_impl(path, options, impl);
+    if (!r) return r.status();
+    return std::shared_ptr<const Model>(new Model(std::move(impl)));
+  } catch (const std::bad_alloc&) {
+    return Status(StatusCode::kOutOfMemory, path + ": out of memory while loading the model");
+  } catch (const std::exception& e) {
+    return Status(StatusCode::kInternal, path + ": unexpected error while loading: " + e.what());
+  }
+}
+
+}  // namespace llmkit
