@@ -49,7 +49,19 @@ if [[ -f "$LLAMA/.git" || -d "$LLAMA/.git" ]]; then
   commit="$(git -C "$LLAMA" rev-parse HEAD 2>/dev/null || echo unknown)"
 fi
 
-FLAGS=(-DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DGGML_CPU=ON -DGGML_OPENMP=ON
+# Native CPU flags. Exception: on hosts with AMX (Sapphire/Granite Rapids) llama.cpp's AMX
+# matmul path (compiled in by -march=native) crashes with SIGSEGV in ggml_backend_amx_mul_mat on
+# every batched Q4_0/Q8_0 product with this version (seen on the 2-core Xeon dev VM, 2026-11-22),
+# so there we build "native minus AMX": the same AVX-512 feature set spelled out, tuned for the
+# host. LLAMACPP_AMX=1 forces the plain -march=native build.
+ISA=(-DGGML_NATIVE=ON)
+if grep -qw amx_int8 /proc/cpuinfo && [[ "${LLAMACPP_AMX:-0}" != 1 ]]; then
+  ISA=(-DGGML_NATIVE=OFF -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+       -DGGML_BMI2=ON -DGGML_AVX_VNNI=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON
+       -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF
+       -DGGML_AMX_BF16=OFF "-DCMAKE_C_FLAGS=-mtune=native" "-DCMAKE_CXX_FLAGS=-mtune=native")
+fi
+FLAGS=(-DCMAKE_BUILD_TYPE=Release "${ISA[@]}" -DGGML_CPU=ON -DGGML_OPENMP=ON
        -DGGML_CUDA=OFF -DGGML_VULKAN=OFF -DGGML_METAL=OFF -DGGML_BLAS=OFF
        -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF
        -DLLAMA_BUILD_TOOLS=ON -DBUILD_SHARED_LIBS=OFF)

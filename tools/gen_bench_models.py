@@ -207,8 +207,11 @@ def main() -> int:
                 qtype = target.stem.rsplit("-", 1)[1]
                 t0 = time.time()
                 tmp = target.with_suffix(".gguf.tmp")
-                subprocess.run([q, str(f16), str(tmp), qtype, str(args.threads)], check=True,
-                               stdout=subprocess.DEVNULL)
+                proc = subprocess.run([q, str(f16), str(tmp), qtype, str(args.threads)],
+                                      capture_output=True, text=True)
+                if proc.returncode != 0:
+                    sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+                    raise SystemExit(f"llama-quantize failed for {target}")
                 tmp.rename(target)
                 print(f"[gen] quantized {target} ({target.stat().st_size / 1e9:.2f} GB, "
                       f"{time.time() - t0:.0f} s)", file=sys.stderr)
