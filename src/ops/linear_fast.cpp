@@ -1,13 +1,558 @@
-// Fast linear kernels (placeholder: filled in below the API freeze).
+// Fast linear kernels: weights repacked once into 16-row interleaved tiles, int8 dot products
+// (AVX-512 VNNI vpdpbusd) against activations quantized per block the way llama.cpp does.
+//
+// Packed layout (one PackedLinear): N is padded to a multiple of 16 ("tile"). For tile t and
+// weight group g (G = 32 or 16 consecutive k), at offset (t * n_groups + g) * group_stride:
+//   weights:  8-bit storage: G/4 chunks of 64 bytes; chunk c, 32-bit lane r (= row 16t+r) holds
+//             the unsigned codes of k = 4c..4c+3.
+//             4-bit storage (G = 32): 4 chunks of 64 bytes; chunk c, lane r: low nibbles hold
+//             k = 8c..8c+3, high nibbles k = 8c+4..8c+7.
+//   scales:   16 floats s[r]
+//   offsets:  16 floats o[r] (affine types only)
+// so that  w[r][k] = s[r] * (code - zp)   (symmetric types; zp is a per-type integer)
+//      or  w[r][k] = s[r] * code + o[r]   (affine types: Q4_1, Q5_1, Q2_K, Q4_K, Q5_K)
+// reproduces dequantize_row() exactly (repacking is lossless).
+//
+// Per output: y[m][n] = Σ_g fma(float(I_g - zp·Σa_g), s_g·da_g)  (+ fma(o_g, sa_g) if affine),
+// where I_g = Σ code·a over the group (exact int32), a = int8 activation codes, da_g their
+// scale, sa_g = da_g·Σa_g. The AVX-512 kernel and the portable kernel perform the same float
+// operations in the same order, so they agree bit for bit.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "ops/basic.hpp"
+#include "ops/dequant.hpp"
 #include "ops/linear_impl.hpp"
+#include "ops/simd.hpp"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define LLMKIT_X86 1
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace llmkit::ops {
 
-bool fast_linear_supports(io::TensorType type) noexcept { return false; }
+namespace {
+
+using io::TensorType;
+constexpr int kTile = 16;  // rows per tile = int32 lanes of a zmm
+
+bool g_force_portable = false;
+
+// ---- activation quantization (llama.cpp's x86 formulas) -------------------------------------
+
+enum class ActQ { kQ8_0, kQ8_1, kQ8_K };
+
+inline float fp16_round(float x) { return f16_to_f32(f32_to_f16(x)); }
+
+// Quantized activations for M rows, in weight-group granularity (G elements per group).
+struct Acts {
+  int64_t K = 0, n_groups = 0;
+  std::vector<int8_t> q;      // [M, K]
+  std::vector<float> da;      // [M, n_groups] activation scale of the group
+  std::vector<int32_t> corr;  // [M, n_groups] zp * Σa over the group (symmetric types)
+  std::vector<float> sa;      // [M, n_groups] da * Σa (affine types; Q8_1: rounded to f16)
+};
+
+// ggml's quantize_row_q8_0 / q8_1 (AVX path): id = 127/amax, round half to even, d as f16.
+void quantize_q8_0_row(const float* x, int64_t K, int G, int zp, bool q8_1, int8_t* q, float* da,
+                       int32_t* corr, float* sa) {
+  for (int64_t b = 0; b < K / 32; ++b) {
+    const float* xb = x + b * 32;
+    float amax = 0.f;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(xb[j]));
+    const float d = amax / 127.f;
+    const float id = amax != 0.f ? 127.f / amax : 0.f;
+    int32_t isum = 0;
+    for (int j = 0; j < 32; ++j) {
+      const int v = int(std::nearbyint(xb[j] * id));
+      q[b * 32 + j] = int8_t(v);
+      isum += v;
+    }
+    da[b] = fp16_round(d);
+    corr[b] = zp * isum;
+    sa[b] = q8_1 ? fp16_round(d * float(isum)) : da[b] * float(isum);
+  }
+  (void)G;
+}
+
+// ggml's quantize_row_q8_K_ref: per 256, iscale = -127/max (max = signed value of largest |x|),
+// q = nearest_int(iscale*x) capped at 127, d = 1/iscale.
+void quantize_q8_k_row(const float* x, int64_t K, int G, int zp, int8_t* q, float* da,
+                       int32_t* corr, float* sa) {
+  const int gpb = 256 / G;  // groups per 256 block
+  for (int64_t b = 0; b < K / 256; ++b) {
+    const float* xb = x + b * 256;
+    float amax = 0.f, mx = 0.f;
+    for (int j = 0; j < 256; ++j) {
+      const float ax = std::fabs(xb[j]);
+      if (ax > amax) {
+        amax = ax;
+        mx = xb[j];
+      }
+    }
+    float d = 0.f;
+    if (amax == 0.f) {
+      std::memset(q + b * 256, 0, 256);
+    } else {
+      const float iscale = -127.f / mx;
+      for (int j = 0; j < 256; ++j) {
+        const int v = int(std::nearbyint(iscale * xb[j]));
+        q[b * 256 + j] = int8_t(std::min(127, v));
+      }
+      d = 1.f / iscale;
+    }
+    for (int g = 0; g < gpb; ++g) {
+      int32_t isum = 0;
+      for (int j = 0; j < G; ++j) isum += q[b * 256 + g * G + j];
+      da[b * gpb + g] = d;
+      corr[b * gpb + g] = zp * isum;
+      sa[b * gpb + g] = d * float(isum);
+    }
+  }
+}
+
+// ---- per-type block decoding into (codes, scale, offset) per group ---------------------------
+
+struct QuantSpec {
+  int G;          // group size (32 or 16)
+  bool nib;       // 4-bit storage
+  bool affine;    // w = s*code + o (else s*(code - zp))
+  int zp;         // zero point (symmetric)
+  ActQ act;       // activation quantization
+};
+
+bool quant_spec(TensorType t, QuantSpec* s) {
+  switch (t) {
+    case TensorType::Q4_0: *s = {32, true, false, 8, ActQ::kQ8_0}; return true;
+    case TensorType::Q4_1: *s = {32, true, true, 0, ActQ::kQ8_1}; return true;
+    case TensorType::Q5_0: *s = {32, false, false, 16, ActQ::kQ8_0}; return true;
+    case TensorType::Q5_1: *s = {32, false, true, 0, ActQ::kQ8_1}; return true;
+    case TensorType::Q8_0: *s = {32, false, false, 128, ActQ::kQ8_0}; return true;
+    case TensorType::IQ4_NL: *s = {32, false, false, 128, ActQ::kQ8_0}; return true;
+    case TensorType::MXFP4: *s = {32, false, false, 12, ActQ::kQ8_0}; return true;
+    case TensorType::Q2_K: *s = {16, false, true, 0, ActQ::kQ8_K}; return true;
+    case TensorType::Q3_K: *s = {16, false, false, 4, ActQ::kQ8_K}; return true;
+    case TensorType::Q4_K: *s = {32, true, true, 0, ActQ::kQ8_K}; return true;
+    case TensorType::Q5_K: *s = {32, false, true, 0, ActQ::kQ8_K}; return true;
+    case TensorType::Q6_K: *s = {16, false, false, 32, ActQ::kQ8_K}; return true;
+    default: return false;
+  }
+}
+
+inline float h2f(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return f16_to_f32(h);
+}
+
+constexpr int8_t kIq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                               1,    13,   25,  38,  53,  69,  89,  113};
+constexpr int8_t kMxfp4[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+void k4_scale_min(const uint8_t* s, int j, uint8_t* sc, uint8_t* m) {
+  if (j < 4) {
+    *sc = s[j] & 63;
+    *m = s[j + 4] & 63;
+  } else {
+    *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+    *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+  }
+}
+
+// Decodes one block of TYPE: codes[block_size], per group scale s[] and offset o[].
+// The float math matches dequant.cpp exactly (s = d*sc; o = -(dmin*m)).
+void decode_block(TensorType t, const uint8_t* b, uint8_t* codes, float* s, float* o) {
+  switch (t) {
+    case TensorType::Q4_0:
+    case TensorType::Q4_1: {
+      const bool q41 = t == TensorType::Q4_1;
+      s[0] = h2f(b);
+      o[0] = q41 ? h2f(b + 2) : 0.f;
+      const uint8_t* qs = b + (q41 ? 4 : 2);
+      for (int j = 0; j < 16; ++j) {
+        codes[j] = qs[j] & 0xF;
+        codes[j + 16] = qs[j] >> 4;
+      }
+      return;
+    }
+    case TensorType::Q5_0:
+    case TensorType::Q5_1: {
+      const bool q51 = t == TensorType::Q5_1;
+      s[0] = h2f(b);
+      o[0] = q51 ? h2f(b + 2) : 0.f;
+      uint32_t qh;
+      std::memcpy(&qh, b + (q51 ? 4 : 2), 4);
+      const uint8_t* qs = b + (q51 ? 8 : 6);
+      for (int j = 0; j < 16; ++j) {
+        codes[j] = uint8_t((qs[j] & 0xF) | (((qh >> j) & 1) << 4));
+        codes[j + 16] = uint8_t((qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4));
+      }
+      return;
+    }
+    case TensorType::Q8_0:
+      s[0] = h2f(b);
+      o[0] = 0.f;
+      for (int j = 0; j < 32; ++j) codes[j] = uint8_t(int(int8_t(b[2 + j])) + 128);
+      return;
+    case TensorType::IQ4_NL:
+      s[0] = h2f(b);
+      o[0] = 0.f;
+      for (int j = 0; j < 16; ++j) {
+        codes[j] = uint8_t(kIq4nl[b[2 + j] & 0xF] + 128);
+        codes[j + 16] = uint8_t(kIq4nl[b[2 + j] >> 4] + 128);
+      }
+      return;
+    case TensorType::MXFP4: {
+      const uint8_t e = b[0];
+      const uint32_t bits = e < 2 ? (0x00200000u << e) : (uint32_t(e - 1) << 23);
+      std::memcpy(&s[0], &bits, 4);
+      o[0] = 0.f;
+      for (int j = 0; j < 16; ++j) {
+        codes[j] = uint8_t(kMxfp4[b[1 + j] & 0xF] + 12);
+        codes[j + 16] = uint8_t(kMxfp4[b[1 + j] >> 4] + 12);
+      }
+      return;
+    }
+    case TensorType::Q2_K: {
+      const uint8_t* sc = b;
+      const uint8_t* qs = b + 16;
+      const float d = h2f(b + 80), dmin = h2f(b + 82);
+      for (int g = 0; g < 16; ++g) {
+        s[g] = d * float(sc[g] & 0xF);
+        o[g] = -(dmin * float(sc[g] >> 4));
+      }
+      for (int h = 0; h < 2; ++h)
+        for (int sh = 0; sh < 4; ++sh)
+          for (int l = 0; l < 32; ++l) codes[128 * h + 32 * sh + l] = (qs[32 * h + l] >> (2 * sh)) & 3;
+      return;
+    }
+    case TensorType::Q3_K: {
+      const uint8_t* hm = b;
+      const uint8_t* qs = b + 32;
+      const uint8_t* sc = b + 96;
+      const float d = h2f(b + 108);
+      for (int i = 0; i < 16; ++i) {
+        const int lo = (sc[i % 8] >> (4 * (i / 8))) & 0xF;
+        const int hi = (sc[8 + i % 4] >> (2 * (i / 4))) & 3;
+        s[i] = d * float((lo | (hi << 4)) - 32);
+        o[i] = 0.f;
+      }
+      for (int h = 0; h < 2; ++h)
+        for (int sh = 0; sh < 4; ++sh)
+          for (int l = 0; l < 32; ++l) {
+            const int ql = (qs[32 * h + l] >> (2 * sh)) & 3;
+            const int hb = (hm[l] >> (4 * h + sh)) & 1;
+            codes[128 * h + 32 * sh + l] = uint8_t(ql - ((hb ^ 1) << 2) + 4);
+          }
+      return;
+    }
+    case TensorType::Q4_K:
+    case TensorType::Q5_K: {
+      const bool q5 = t == TensorType::Q5_K;
+      const float d = h2f(b), dmin = h2f(b + 2);
+      const uint8_t* qh = b + 16;
+      const uint8_t* qs = b + (q5 ? 48 : 16);
+      for (int j = 0; j < 8; ++j) {
+        uint8_t sc, m;
+        k4_scale_min(b + 4, j, &sc, &m);
+        s[j] = d * float(sc);
+        o[j] = -(dmin * float(m));
+        for (int l = 0; l < 32; ++l) {
+          int q = (qs[32 * (j / 2) + l] >> (4 * (j % 2))) & 0xF;
+          if (q5) q |= ((qh[l] >> j) & 1) << 4;
+          codes[32 * j + l] = uint8_t(q);
+        }
+      }
+      return;
+    }
+    case TensorType::Q6_K: {
+      const uint8_t* ql = b;
+      const uint8_t* qh = b + 128;
+      const int8_t* sc = reinterpret_cast<const int8_t*>(b + 192);
+      const float d = h2f(b + 208);
+      for (int g = 0; g < 16; ++g) {
+        s[g] = d * float(sc[g]);
+        o[g] = 0.f;
+      }
+      for (int h = 0; h < 2; ++h)
+        for (int sh = 0; sh < 4; ++sh)
+          for (int l = 0; l < 32; ++l) {
+            const int lo = (ql[64 * h + 32 * (sh % 2) + l] >> (4 * (sh / 2))) & 0xF;
+            const int hi = (qh[32 * h + l] >> (2 * sh)) & 3;
+            codes[128 * h + 32 * sh + l] = uint8_t(lo | (hi << 4));
+          }
+      return;
+    }
+    default: return;
+  }
+}
+
+// ---- kernels --------------------------------------------------------------------------------
+
+struct QuantLinear final : PackedLinear::Impl {
+  QuantSpec spec{};
+  int64_t n_tiles = 0, n_groups = 0;
+  int64_t wbytes_group = 0, group_stride = 0;
+  std::vector<uint8_t, std::allocator<uint8_t>> packed;  // 64-byte aligned view at base()
+  size_t align_off = 0;
+  const char* kname = "";
+
+  const uint8_t* base() const { return packed.data() + align_off; }
+
+  void forward(const float* x, int64_t M, float* y, ThreadPool& pool) const override;
+  const char* name() const noexcept override { return kname; }
+};
+
+void quantize_acts(const QuantSpec& sp, const float* x, int64_t M, int64_t K, Acts& a,
+                   ThreadPool& pool) {
+  a.K = K;
+  a.n_groups = K / sp.G;
+  a.q.resize(size_t(M * K));
+  a.da.resize(size_t(M * a.n_groups));
+  a.corr.resize(size_t(M * a.n_groups));
+  a.sa.resize(size_t(M * a.n_groups));
+  auto rows = [&](int64_t m0, int64_t m1) {
+    for (int64_t m = m0; m < m1; ++m) {
+      int8_t* q = a.q.data() + m * K;
+      float* da = a.da.data() + m * a.n_groups;
+      int32_t* corr = a.corr.data() + m * a.n_groups;
+      float* sa = a.sa.data() + m * a.n_groups;
+      if (sp.act == ActQ::kQ8_K)
+        quantize_q8_k_row(x + m * K, K, sp.G, sp.zp, q, da, corr, sa);
+      else
+        quantize_q8_0_row(x + m * K, K, sp.G, sp.zp, sp.act == ActQ::kQ8_1, q, da, corr, sa);
+    }
+  };
+  if (M >= 8)
+    pool.parallel_for(M, rows);
+  else
+    rows(0, M);
+}
+
+// Portable kernel over one tile, rows m0..m0+mb-1. Same float operation order as the SIMD one.
+void tile_portable(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, int mb, float* y,
+                   int64_t N) {
+  const QuantSpec& sp = L.spec;
+  const int G = sp.G;
+  for (int i = 0; i < mb; ++i) {
+    const int64_t m = m0 + i;
+    float acc[kTile] = {};
+    const int8_t* aq = a.q.data() + m * a.K;
+    for (int64_t g = 0; g < L.n_groups; ++g) {
+      const uint8_t* w = L.base() + (t * L.n_groups + g) * L.group_stride;
+      const float* sc = reinterpret_cast<const float*>(w + L.wbytes_group);
+      const float* of = sc + kTile;
+      const int8_t* ag = aq + g * G;
+      const float da = a.da[size_t(m * a.n_groups + g)];
+      for (int r = 0; r < kTile; ++r) {
+        int32_t I = 0;
+        for (int c = 0; c < G / 4; ++c)
+          for (int bb = 0; bb < 4; ++bb) {
+            int code, k;
+            if (sp.nib) {
+              const uint8_t byte = w[(c / 2) * 64 + r * 4 + bb];
+              code = (c % 2 == 0) ? (byte & 0xF) : (byte >> 4);
+              k = (c / 2) * 8 + (c % 2) * 4 + bb;
+            } else {
+              code = w[c * 64 + r * 4 + bb];
+              k = c * 4 + bb;
+            }
+            I += code * int(ag[k]);
+          }
+        if (!sp.affine) I -= a.corr[size_t(m * a.n_groups + g)];
+        acc[r] = std::fma(float(I), sc[r] * da, acc[r]);
+        if (sp.affine) acc[r] = std::fma(of[r], a.sa[size_t(m * a.n_groups + g)], acc[r]);
+      }
+    }
+    for (int r = 0; r < kTile && t * kTile + r < N; ++r) y[m * N + t * kTile + r] = acc[r];
+  }
+}
+
+#if LLMKIT_X86
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma")))
+
+template <int MB, bool NIB, bool AFF, int G>
+VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, float* y,
+                    int64_t N) {
+  __m512 accf[MB];
+  const int8_t* aq[MB];
+  const float* da[MB];
+  const int32_t* corr[MB];
+  const float* sa[MB];
+  for (int i = 0; i < MB; ++i) {
+    accf[i] = _mm512_setzero_ps();
+    aq[i] = a.q.data() + (m0 + i) * a.K;
+    da[i] = a.da.data() + (m0 + i) * a.n_groups;
+    corr[i] = a.corr.data() + (m0 + i) * a.n_groups;
+    sa[i] = a.sa.data() + (m0 + i) * a.n_groups;
+  }
+  const uint8_t* w = L.base() + t * L.n_groups * L.group_stride;
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  for (int64_t g = 0; g < L.n_groups; ++g, w += L.group_stride) {
+    __m512i acc[MB];
+    for (int i = 0; i < MB; ++i) acc[i] = _mm512_setzero_si512();
+    if constexpr (NIB) {
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c) {
+        const __m512i v = _mm512_load_si512(w + 64 * c);
+        const __m512i lo = _mm512_and_si512(v, low4);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+        for (int i = 0; i < MB; ++i) {
+          int32_t a0, a1;
+          std::memcpy(&a0, aq[i] + g * 32 + 8 * c, 4);
+          std::memcpy(&a1, aq[i] + g * 32 + 8 * c + 4, 4);
+          acc[i] = _mm512_dpbusd_epi32(acc[i], lo, _mm512_set1_epi32(a0));
+          acc[i] = _mm512_dpbusd_epi32(acc[i], hi, _mm512_set1_epi32(a1));
+        }
+      }
+    } else {
+#pragma GCC unroll 8
+      for (int c = 0; c < G / 4; ++c) {
+        const __m512i v = _mm512_load_si512(w + 64 * c);
+        for (int i = 0; i < MB; ++i) {
+          int32_t a0;
+          std::memcpy(&a0, aq[i] + g * G + 4 * c, 4);
+          acc[i] = _mm512_dpbusd_epi32(acc[i], v, _mm512_set1_epi32(a0));
+        }
+      }
+    }
+    constexpr int kWBytes = NIB ? G / 2 * kTile : G * kTile;
+    const __m512 sc = _mm512_load_ps(reinterpret_cast<const float*>(w + kWBytes));
+    for (int i = 0; i < MB; ++i) {
+      __m512i I = acc[i];
+      if constexpr (!AFF) I = _mm512_sub_epi32(I, _mm512_set1_epi32(corr[i][g]));
+      accf[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(I), _mm512_mul_ps(sc, _mm512_set1_ps(da[i][g])),
+                                accf[i]);
+      if constexpr (AFF) {
+        const __m512 of = _mm512_load_ps(reinterpret_cast<const float*>(w + kWBytes + 64));
+        accf[i] = _mm512_fmadd_ps(of, _mm512_set1_ps(sa[i][g]), accf[i]);
+      }
+    }
+  }
+  const int64_t n0 = t * kTile;
+  const __mmask16 mask = n0 + kTile <= N ? __mmask16(0xFFFF) : __mmask16((1u << (N - n0)) - 1);
+  for (int i = 0; i < MB; ++i) _mm512_mask_storeu_ps(y + (m0 + i) * N + n0, mask, accf[i]);
+}
+
+using TileFn = void (*)(const QuantLinear&, const Acts&, int64_t, int64_t, float*, int64_t);
+
+template <bool NIB, bool AFF, int G>
+TileFn pick_mb(int mb) {
+  switch (mb) {
+    case 1: return tile_vnni<1, NIB, AFF, G>;
+    case 2: return tile_vnni<2, NIB, AFF, G>;
+    case 3: return tile_vnni<3, NIB, AFF, G>;
+    default: return tile_vnni<4, NIB, AFF, G>;
+  }
+}
+
+TileFn pick_tile(const QuantSpec& sp, int mb) {
+  if (sp.nib) return sp.affine ? pick_mb<true, true, 32>(mb) : pick_mb<true, false, 32>(mb);
+  if (sp.G == 32) return sp.affine ? pick_mb<false, true, 32>(mb) : pick_mb<false, false, 32>(mb);
+  return sp.affine ? pick_mb<false, true, 16>(mb) : pick_mb<false, false, 16>(mb);
+}
+#endif
+
+// Threads for a matmul of this size: waking a worker costs microseconds, so tiny layers
+// (stories260K, attention projections of small models) run on the caller alone.
+int threads_for(int64_t M, int64_t N, int64_t K) {
+  const int64_t work = M * N * K;
+  return work < (int64_t(1) << 17) ? 1 : 0;
+}
+
+void QuantLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool) const {
+  // Scratch of the calling thread; bound to a plain reference because a lambda that names a
+  // thread_local directly would see each worker's own (empty) instance.
+  thread_local Acts tl_acts;
+  Acts& acts = tl_acts;
+  quantize_acts(spec, x, M, K, acts, pool);
+  constexpr int kMB = 4;
+  const bool vnni = !g_force_portable && simd::has_avx512_vnni();
+  pool.parallel_for(
+      n_tiles,
+      [&](int64_t t0, int64_t t1) {
+        for (int64_t m0 = 0; m0 < M; m0 += kMB) {
+          const int mb = int(std::min<int64_t>(kMB, M - m0));
+#if LLMKIT_X86
+          if (vnni) {
+            TileFn fn = pick_tile(spec, mb);
+            for (int64_t t = t0; t < t1; ++t) fn(*this, acts, t, m0, y, N);
+            continue;
+          }
+#endif
+          for (int64_t t = t0; t < t1; ++t) tile_portable(*this, acts, t, m0, mb, y, N);
+        }
+      },
+      threads_for(M, N, K));
+}
+
+std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uint8_t* data,
+                                                      int64_t K, int64_t N) {
+  QuantSpec sp;
+  if (!quant_spec(type, &sp)) return nullptr;
+  const auto* tr = io::type_traits(type);
+  auto L = std::make_unique<QuantLinear>();
+  L->spec = sp;
+  L->n_tiles = (N + kTile - 1) / kTile;
+  L->n_groups = K / sp.G;
+  L->wbytes_group = sp.nib ? sp.G / 2 * kTile : sp.G * kTile;
+  L->group_stride = L->wbytes_group + 64 + (sp.affine ? 64 : 0);
+  const size_t total = size_t(L->n_tiles * L->n_groups * L->group_stride);
+  L->packed.assign(total + 64, 0);
+  L->align_off = (64 - reinterpret_cast<uintptr_t>(L->packed.data()) % 64) % 64;
+  uint8_t* base = L->packed.data() + L->align_off;
+  const uint64_t rb = row_bytes(type, K);
+  const int bs = int(tr->block_size);
+  const int gpb = bs / sp.G;  // groups per block
+  std::vector<uint8_t> codes(static_cast<size_t>(bs));
+  std::vector<float> s(static_cast<size_t>(gpb)), o(static_cast<size_t>(gpb));
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t t = n / kTile, r = n % kTile;
+    const uint8_t* row = data + uint64_t(n) * rb;
+    for (int64_t blk = 0; blk < K / bs; ++blk) {
+      decode_block(type, row + blk * tr->type_size, codes.data(), s.data(), o.data());
+      for (int gi = 0; gi < gpb; ++gi) {
+        const int64_t g = blk * gpb + gi;
+        uint8_t* w = base + (t * L->n_groups + g) * L->group_stride;
+        const uint8_t* cg = codes.data() + gi * sp.G;
+        for (int k = 0; k < sp.G; ++k) {
+          if (sp.nib) {
+            const int c = k / 8, hi = (k % 8) / 4, bb = k % 4;
+            w[c * 64 + r * 4 + bb] |= uint8_t(cg[k] << (4 * hi));
+          } else {
+            w[(k / 4) * 64 + r * 4 + (k % 4)] = cg[k];
+          }
+        }
+        float* sc = reinterpret_cast<float*>(w + L->wbytes_group);
+        sc[r] = s[size_t(gi)];
+        if (sp.affine) sc[kTile + r] = o[size_t(gi)];
+      }
+    }
+  }
+  L->wbytes = uint64_t(total);
+  const bool vnni = simd::has_avx512_vnni();
+  L->kname = vnni ? (sp.nib ? "avx512vnni-int4x16" : "avx512vnni-int8x16")
+                  : (sp.nib ? "portable-int4x16" : "portable-int8x16");
+  return L;
+}
+
+}  // namespace
+
+void set_fast_linear_portable(bool on) noexcept { g_force_portable = on; }
+
+bool fast_linear_supports(io::TensorType type) noexcept {
+  QuantSpec sp;
+  return quant_spec(type, &sp);
+}
 
 std::unique_ptr<PackedLinear::Impl> make_fast_linear(io::TensorType type, const uint8_t* data,
                                                      int64_t K, int64_t N) {
-  return nullptr;
+  return make_quant_linear(type, data, K, N);
 }
 
 }  // namespace llmkit::ops

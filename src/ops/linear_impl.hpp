@@ -25,3 +25,8 @@ std::unique_ptr<PackedLinear::Impl> make_fast_linear(io::TensorType type, const 
 bool fast_linear_supports(io::TensorType type) noexcept;
 
 }  // namespace llmkit::ops
+
+namespace llmkit::ops {
+// Tests only: run kFast layers through the portable kernels even on AVX-512 machines.
+void set_fast_linear_portable(bool on) noexcept;
+}  // namespace llmkit::ops

@@ -1,0 +1,229 @@
+// PackedLinear parity: every fast kernel against the reference (dequantize + double dot) on real
+// GGUF tensors (the dequant goldens' raw rows; whole layers of the cached models in "bigmodel").
+//
+// Tolerances (documented in src/ops/linear.hpp):
+//  * int8-activation kernels: the only approximation is rounding activations to int8 codes
+//    (step amax/127 per 32- or 256-block, error <= half a step), so per output
+//      |y_fast - y_ref| <= (0.5/127) * Σ_k |w_k| * amax(block of k)  (+ 1e-5 relative slack)
+//    and with activations that are exact int8 codes the kernels are exact up to f32 summation
+//    (1e-5 relative to Σ|x·w|), which proves the repacking is lossless.
+//  * the portable kernels equal the AVX-512 kernels bit for bit.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "io/gguf.hpp"
+#include "ops/dequant.hpp"
+#include "ops/linear.hpp"
+#include "ops/linear_impl.hpp"
+#include "ops/thread_pool.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+using llmkit::io::TensorType;
+using llmkit::ops::Backend;
+using llmkit::ops::PackedLinear;
+
+std::vector<uint8_t> read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  REQUIRE_MESSAGE(f.good(), "cannot open " << path);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
+}
+
+struct Weights {
+  std::string name;
+  TensorType type;
+  int64_t K, N;
+  const uint8_t* data;
+};
+
+std::vector<float> random_acts(int64_t M, int64_t K, uint32_t seed, bool int_codes) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  std::vector<float> x(size_t(M * K));
+  for (auto& v : x) v = nd(rng);
+  if (int_codes) {
+    // Integers in [-127, 127] with a 127 (or -127) in every 32-block: every activation
+    // quantizer used (Q8_0/Q8_1 per 32, Q8_K per 256) then has scale exactly 1.
+    for (int64_t i = 0; i < M * K; ++i) x[size_t(i)] = std::round(std::clamp(x[size_t(i)] * 40.f, -126.f, 126.f));
+    for (int64_t i = 0; i < M * K; i += 32) x[size_t(i)] = (i / 32) % 2 ? 127.f : -127.f;
+  } else {
+    // Outliers like real hidden states.
+    for (int64_t i = 0; i < M * K; i += 97) x[size_t(i)] *= 8.f;
+  }
+  return x;
+}
+
+// Dequantized weights [N, K].
+std::vector<float> dequant_all(const Weights& w) {
+  std::vector<float> out(size_t(w.N * w.K));
+  const uint64_t rb = llmkit::ops::row_bytes(w.type, w.K);
+  for (int64_t n = 0; n < w.N; ++n)
+    REQUIRE(llmkit::ops::dequantize_row(w.type, w.data + n * rb, out.data() + n * w.K, w.K).is_ok());
+  return out;
+}
+
+void check_parity(const Weights& w, llmkit::ops::ThreadPool& pool) {
+  CAPTURE(w.name);
+  auto ref = PackedLinear::create(w.type, w.data, w.K, w.N, Backend::kReference);
+  REQUIRE_MESSAGE(ref.is_ok(), ref.status().to_string());
+  auto fast = PackedLinear::create(w.type, w.data, w.K, w.N, Backend::kFast);
+  REQUIRE_MESSAGE(fast.is_ok(), fast.status().to_string());
+  CHECK(std::string(ref->kernel_name()) == "reference");
+  const bool has_fast = llmkit::ops::fast_linear_supports(w.type);
+  if (has_fast) CHECK(std::string(fast->kernel_name()) != "reference");
+  const auto wf = dequant_all(w);
+  const int block = w.type == TensorType::Q2_K || w.type == TensorType::Q3_K ||
+                            w.type == TensorType::Q4_K || w.type == TensorType::Q5_K ||
+                            w.type == TensorType::Q6_K
+                        ? 256
+                        : 32;
+  for (int64_t M : {1, 3, 4, 7}) {
+    CAPTURE(M);
+    for (bool int_codes : {false, true}) {
+      CAPTURE(int_codes);
+      auto x = random_acts(M, w.K, uint32_t(M * 7 + int_codes), int_codes);
+      std::vector<float> yr(size_t(M * w.N)), yf(size_t(M * w.N), NAN), yp(size_t(M * w.N), NAN);
+      ref->forward(x.data(), M, yr.data(), pool);
+      fast->forward(x.data(), M, yf.data(), pool);
+      llmkit::ops::set_fast_linear_portable(true);
+      fast->forward(x.data(), M, yp.data(), pool);
+      llmkit::ops::set_fast_linear_portable(false);
+      CHECK(std::memcmp(yf.data(), yp.data(), yf.size() * 4) == 0);
+      int bad = 0;
+      double worst = 0;
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < w.N; ++n) {
+          const float* xm = x.data() + m * w.K;
+          const float* wn = wf.data() + n * w.K;
+          double l1 = 0, bound = 0;
+          for (int64_t k0 = 0; k0 < w.K; k0 += block) {
+            double amax = 0;
+            for (int64_t k = k0; k < k0 + block; ++k) amax = std::max(amax, double(std::fabs(xm[k])));
+            for (int64_t k = k0; k < k0 + block; ++k) {
+              l1 += std::fabs(double(xm[k]) * wn[k]);
+              bound += std::fabs(double(wn[k])) * amax;
+            }
+          }
+          const double tol = (has_fast && !int_codes ? 0.5 / 127 * bound : 0.0) + 1e-5 * l1 + 1e-30;
+          const double err = std::fabs(double(yf[size_t(m * w.N + n)]) - yr[size_t(m * w.N + n)]);
+          worst = std::max(worst, err / tol);
+          if (!(err <= tol)) ++bad;
+        }
+      CHECK_MESSAGE(bad == 0, bad << " outputs beyond tolerance; worst err/tol " << worst);
+    }
+  }
+}
+
+std::vector<Weights> golden_weights(std::vector<std::vector<uint8_t>>& storage) {
+  const std::string dir = std::string(LLMKIT_SOURCE_DIR) + "/tests/golden/dequant";
+  std::ifstream f(dir + "/cases.json");
+  REQUIRE(f.good());
+  auto cases = nlohmann::json::parse(f)["cases"];
+  std::vector<Weights> out;
+  storage.reserve(cases.size());
+  for (const auto& c : cases) {
+    const std::string name = c["name"];
+    storage.push_back(read_file(dir + "/" + name + ".raw"));
+    out.push_back({name, *llmkit::io::type_from_name(c["type"].get<std::string>()), c["k"],
+                   c["rows_stored"], storage.back().data()});
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("thread pool: parallel_for covers every index once") {
+  for (int threads : {1, 2, 3}) {
+    llmkit::ops::ThreadPool pool(threads);
+    CHECK(pool.n_threads() == threads);
+    for (int64_t n : {0, 1, 2, 5, 17, 1000}) {
+      for (int64_t grain : {1, 4, 16}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+        for (int rep = 0; rep < 3; ++rep)
+          pool.parallel_for(
+              n,
+              [&](int64_t b, int64_t e) {
+                CHECK(b < e);
+                if (e != n) CHECK(b % grain == 0);
+                for (int64_t i = b; i < e; ++i) hits[size_t(i)]++;
+              },
+              0, grain);
+        for (int64_t i = 0; i < n; ++i) CHECK(hits[size_t(i)] == 3);
+      }
+    }
+    std::atomic<int> sum{0};
+    pool.run_on_threads([&](int idx, int used) { sum += idx + 100 * used; });
+    CHECK(sum == (threads * (threads - 1)) / 2 + 100 * threads * threads);
+  }
+}
+
+TEST_CASE("linear: fast kernels match the reference on the golden tensors of every type") {
+  std::vector<std::vector<uint8_t>> storage;
+  auto ws = golden_weights(storage);
+  llmkit::ops::ThreadPool pool(2);
+  for (const auto& w : ws) check_parity(w, pool);
+}
+
+TEST_CASE("linear: bad arguments are errors") {
+  uint8_t raw[64] = {};
+  CHECK(PackedLinear::create(TensorType::Q4_0, raw, 33, 1, Backend::kFast).status().code() ==
+        llmkit::StatusCode::kInvalidArgument);
+  CHECK(PackedLinear::create(TensorType::IQ2_XXS, raw, 256, 1, Backend::kFast).status().code() ==
+        llmkit::StatusCode::kUnsupported);
+  CHECK(PackedLinear::create(TensorType::Q8_0, nullptr, 32, 1, Backend::kFast).status().code() ==
+        llmkit::StatusCode::kInvalidArgument);
+  CHECK(PackedLinear::create(TensorType::Q8_0, raw, 32, 0, Backend::kFast).status().code() ==
+        llmkit::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("linear: embedding_row equals dequantize_row") {
+  std::vector<std::vector<uint8_t>> storage;
+  auto ws = golden_weights(storage);
+  for (const auto& w : ws) {
+    std::vector<float> a(size_t(w.K)), b(size_t(w.K));
+    const int64_t row = w.N - 1;
+    REQUIRE(llmkit::ops::embedding_row(w.type, w.data, row, w.K, a.data()).is_ok());
+    REQUIRE(llmkit::ops::dequantize_row(w.type, w.data + row * llmkit::ops::row_bytes(w.type, w.K),
+                                        b.data(), w.K)
+                .is_ok());
+    CHECK(std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
+  }
+}
+
+TEST_SUITE("bigmodel") {
+  TEST_CASE("linear: fast kernels match the reference on whole layers of the cached models") {
+    llmkit::ops::ThreadPool pool(2);
+    const std::pair<const char*, std::vector<const char*>> models[] = {
+        {"SmolLM2-135M-Instruct.Q4_1.gguf", {"blk.0.attn_k.weight", "blk.0.ffn_down.weight"}},
+        {"gemma-3-270m-q4_k_m.gguf",
+         {"blk.0.attn_k.weight", "blk.0.attn_v.weight", "blk.0.attn_output.weight",
+          "blk.0.ffn_down.weight"}},
+    };
+    for (const auto& [file, tensors] : models) {
+      const std::string path = llmkit::test::cached_model(file);
+      if (!llmkit::test::exists(path)) {
+        MESSAGE("skipping: " << path << " not found (run tools/fetch_models.sh)");
+        continue;
+      }
+      auto g = llmkit::io::GgufFile::open(path);
+      REQUIRE(g.is_ok());
+      for (const char* tn : tensors) {
+        const auto* ti = (*g)->find_tensor(tn);
+        REQUIRE(ti != nullptr);
+        check_parity({std::string(file) + ":" + tn, TensorType(ti->type), int64_t(ti->dims[0]),
+                      int64_t(ti->dims[1]), ti->data},
+                     pool);
+      }
+    }
+  }
+}
