@@ -7,6 +7,8 @@
 //      |y_fast - y_ref| <= (0.5/127) * Σ_k |w_k| * amax(block of k)  (+ 1e-5 relative slack)
 //    and with activations that are exact int8 codes the kernels are exact up to f32 summation
 //    (1e-5 relative to Σ|x·w|), which proves the repacking is lossless.
+//  * float weights: F32 1e-5 relative to Σ|x·w|; F16 / BF16 kernels round activations to f16 / bf16
+//    (as llama.cpp does), adding 2^-11 / 2^-8 relative to Σ|x·w|.
 //  * the portable kernels equal the AVX-512 kernels bit for bit.
 #include <doctest/doctest.h>
 
@@ -114,7 +116,15 @@ void check_parity(const Weights& w, llmkit::ops::ThreadPool& pool) {
               bound += std::fabs(double(wn[k])) * amax;
             }
           }
-          const double tol = (has_fast && !int_codes ? 0.5 / 127 * bound : 0.0) + 1e-5 * l1 + 1e-30;
+          double tol = 1e-5 * l1 + 1e-30;
+          if (has_fast && !int_codes) {
+            if (w.type == TensorType::F16)
+              tol += std::ldexp(1.0, -11) * l1;  // activations rounded to f16
+            else if (w.type == TensorType::BF16)
+              tol += std::ldexp(1.0, -8) * l1;  // activations rounded to bf16
+            else if (w.type != TensorType::F32)
+              tol += 0.5 / 127 * bound;  // activations rounded to int8 codes
+          }
           const double err = std::fabs(double(yf[size_t(m * w.N + n)]) - yr[size_t(m * w.N + n)]);
           worst = std::max(worst, err / tol);
           if (!(err <= tol)) ++bad;

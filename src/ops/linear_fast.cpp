@@ -544,15 +544,21 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uin
 }  // namespace
 
 void set_fast_linear_portable(bool on) noexcept { g_force_portable = on; }
+bool fast_linear_portable_forced() noexcept { return g_force_portable; }
+
+std::unique_ptr<PackedLinear::Impl> make_float_linear(io::TensorType type, const uint8_t* data,
+                                                      int64_t K, int64_t N);  // linear_float.cpp
 
 bool fast_linear_supports(io::TensorType type) noexcept {
   QuantSpec sp;
-  return quant_spec(type, &sp);
+  return quant_spec(type, &sp) || type == TensorType::F32 || type == TensorType::F16 ||
+         type == TensorType::BF16;
 }
 
 std::unique_ptr<PackedLinear::Impl> make_fast_linear(io::TensorType type, const uint8_t* data,
                                                      int64_t K, int64_t N) {
-  return make_quant_linear(type, data, K, N);
+  if (auto q = make_quant_linear(type, data, K, N)) return q;
+  return make_float_linear(type, data, K, N);
 }
 
 }  // namespace llmkit::ops

@@ -1,0 +1,220 @@
+// Fast linear kernels for float weights (F32, F16, BF16): 16-row interleaved tiles, f32
+// accumulation, activations rounded to the weight's type first (llama.cpp's vec_dot_type for
+// F16 and BF16 is the weight type itself, so this keeps numerics close to llama.cpp).
+//
+// Packed layout: N padded to 16; tile t holds, for each k (F32, F16) or k-pair (BF16), the 16 rows'
+// values contiguously:  F32: 16 floats per k;  F16: 16 halves per k;
+// BF16: 16 lanes × {w[r][2p], w[r][2p+1]} per pair p (the operand layout of vdpbf16ps).
+// The portable kernels perform the same per-lane float operations in the same order as the
+// AVX-512 ones (BF16: products are exact; two rounded adds, odd element first, like vdpbf16ps).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "ops/basic.hpp"
+#include "ops/linear_impl.hpp"
+#include "ops/simd.hpp"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define LLMKIT_X86 1
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace llmkit::ops {
+
+bool fast_linear_portable_forced() noexcept;
+
+namespace {
+
+using io::TensorType;
+constexpr int kTile = 16;
+
+inline float bf16_to_f32(uint16_t h) {
+  uint32_t u = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+struct FloatLinear final : PackedLinear::Impl {
+  int64_t n_tiles = 0;
+  std::vector<uint8_t> packed;
+  size_t align_off = 0;
+  int64_t tile_bytes = 0;
+  const char* kname = "";
+  const uint8_t* base() const { return packed.data() + align_off; }
+  void forward(const float* x, int64_t M, float* y, ThreadPool& pool) const override;
+  const char* name() const noexcept override { return kname; }
+};
+
+// Activations converted to the kernel's input form: F32 as is, F16 rounded (kept as f32 values),
+// BF16 as packed bf16 pairs.
+struct FloatActs {
+  std::vector<float> f;      // [M, K] (F32 / F16 path)
+  std::vector<uint16_t> b;   // [M, K] (BF16 path)
+};
+
+void tile_portable(const FloatLinear& L, const FloatActs& a, const float* x, int64_t t, int64_t m,
+                   float* y) {
+  const int64_t K = L.K, N = L.N;
+  const uint8_t* w = L.base() + t * L.tile_bytes;
+  float acc[kTile] = {};
+  if (L.type == TensorType::F32 || L.type == TensorType::F16) {
+    const float* xm = L.type == TensorType::F32 ? x + m * K : a.f.data() + m * K;
+    for (int64_t k = 0; k < K; ++k)
+      for (int r = 0; r < kTile; ++r) {
+        float wv;
+        if (L.type == TensorType::F32) {
+          std::memcpy(&wv, w + (k * kTile + r) * 4, 4);
+        } else {
+          uint16_t h;
+          std::memcpy(&h, w + (k * kTile + r) * 2, 2);
+          wv = f16_to_f32(h);
+        }
+        acc[r] = std::fma(wv, xm[k], acc[r]);
+      }
+  } else {  // BF16
+    const uint16_t* xm = a.b.data() + m * K;
+    for (int64_t p = 0; p < K / 2; ++p)
+      for (int r = 0; r < kTile; ++r) {
+        uint16_t w0, w1;
+        std::memcpy(&w0, w + ((p * kTile + r) * 2 + 0) * 2, 2);
+        std::memcpy(&w1, w + ((p * kTile + r) * 2 + 1) * 2, 2);
+        acc[r] += bf16_to_f32(w1) * bf16_to_f32(xm[2 * p + 1]);
+        acc[r] += bf16_to_f32(w0) * bf16_to_f32(xm[2 * p]);
+      }
+  }
+  for (int r = 0; r < kTile && t * kTile + r < N; ++r) y[m * N + t * kTile + r] = acc[r];
+}
+
+#if LLMKIT_X86
+#define AVX512F16 __attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c")))
+#define AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,fma,avx512bf16")))
+
+template <int MB, bool F16>
+AVX512F16 void tile_f32_512(const FloatLinear& L, const float* xs, int64_t t, int64_t m0, float* y) {
+  const int64_t K = L.K, N = L.N;
+  const uint8_t* w = L.base() + t * L.tile_bytes;
+  __m512 acc[MB];
+  for (int i = 0; i < MB; ++i) acc[i] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < K; ++k) {
+    __m512 wv;
+    if constexpr (F16)
+      wv = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(w + k * 32)));
+    else
+      wv = _mm512_load_ps(reinterpret_cast<const float*>(w + k * 64));
+    for (int i = 0; i < MB; ++i)
+      acc[i] = _mm512_fmadd_ps(wv, _mm512_set1_ps(xs[(m0 + i) * K + k]), acc[i]);
+  }
+  const int64_t n0 = t * kTile;
+  const __mmask16 mask = n0 + kTile <= N ? __mmask16(0xFFFF) : __mmask16((1u << (N - n0)) - 1);
+  for (int i = 0; i < MB; ++i) _mm512_mask_storeu_ps(y + (m0 + i) * N + n0, mask, acc[i]);
+}
+
+template <int MB>
+AVX512BF16 void tile_bf16_512(const FloatLinear& L, const uint16_t* xs, int64_t t, int64_t m0,
+                              float* y) {
+  const int64_t K = L.K, N = L.N;
+  const uint8_t* w = L.base() + t * L.tile_bytes;
+  __m512 acc[MB];
+  for (int i = 0; i < MB; ++i) acc[i] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < K / 2; ++p) {
+    const __m512bh wv = (__m512bh)_mm512_load_si512(w + p * 64);
+    for (int i = 0; i < MB; ++i) {
+      int32_t pair;
+      std::memcpy(&pair, xs + (m0 + i) * K + 2 * p, 4);
+      acc[i] = _mm512_dpbf16_ps(acc[i], wv, (__m512bh)_mm512_set1_epi32(pair));
+    }
+  }
+  const int64_t n0 = t * kTile;
+  const __mmask16 mask = n0 + kTile <= N ? __mmask16(0xFFFF) : __mmask16((1u << (N - n0)) - 1);
+  for (int i = 0; i < MB; ++i) _mm512_mask_storeu_ps(y + (m0 + i) * N + n0, mask, acc[i]);
+}
+
+template <int MB>
+void run_tile_512(const FloatLinear& L, const FloatActs& a, const float* x, int64_t t, int64_t m0,
+                  float* y) {
+  if (L.type == TensorType::F32) return tile_f32_512<MB, false>(L, x, t, m0, y);
+  if (L.type == TensorType::F16) return tile_f32_512<MB, true>(L, a.f.data(), t, m0, y);
+  return tile_bf16_512<MB>(L, a.b.data(), t, m0, y);
+}
+#endif
+
+void FloatLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool) const {
+  thread_local FloatActs tl_acts;
+  FloatActs& acts = tl_acts;  // see linear_fast.cpp: never name a thread_local inside the lambda
+  if (type == TensorType::F16) {
+    acts.f.resize(size_t(M * K));
+    for (int64_t i = 0; i < M * K; ++i) acts.f[size_t(i)] = f16_to_f32(f32_to_f16(x[i]));
+  } else if (type == TensorType::BF16) {
+    acts.b.resize(size_t(M * K));
+    for (int64_t i = 0; i < M * K; ++i) acts.b[size_t(i)] = f32_to_bf16(x[i]);
+  }
+  bool simd = !fast_linear_portable_forced() && simd::has_avx512_vnni();
+  if (type == TensorType::BF16) simd = simd && simd::has_avx512_bf16();
+  const int64_t work = M * N * K;
+  pool.parallel_for(
+      n_tiles,
+      [&](int64_t t0, int64_t t1) {
+        constexpr int kMB = 4;
+        for (int64_t m0 = 0; m0 < M; m0 += kMB) {
+          const int mb = int(std::min<int64_t>(kMB, M - m0));
+#if LLMKIT_X86
+          if (simd) {
+            for (int64_t t = t0; t < t1; ++t) switch (mb) {
+                case 1: run_tile_512<1>(*this, acts, x, t, m0, y); break;
+                case 2: run_tile_512<2>(*this, acts, x, t, m0, y); break;
+                case 3: run_tile_512<3>(*this, acts, x, t, m0, y); break;
+                default: run_tile_512<4>(*this, acts, x, t, m0, y); break;
+              }
+            continue;
+          }
+#endif
+          for (int64_t t = t0; t < t1; ++t)
+            for (int i = 0; i < mb; ++i) tile_portable(*this, acts, x, t, m0 + i, y);
+        }
+      },
+      work < (int64_t(1) << 17) ? 1 : 0);
+}
+
+}  // namespace
+
+std::unique_ptr<PackedLinear::Impl> make_float_linear(TensorType type, const uint8_t* data,
+                                                      int64_t K, int64_t N) {
+  if (type != TensorType::F32 && type != TensorType::F16 && type != TensorType::BF16)
+    return nullptr;
+  if (type == TensorType::BF16 && K % 2 != 0) return nullptr;
+  auto L = std::make_unique<FloatLinear>();
+  L->type = type;
+  L->K = K;
+  L->N = N;
+  L->n_tiles = (N + kTile - 1) / kTile;
+  const int es = type == TensorType::F32 ? 4 : 2;
+  L->tile_bytes = K * kTile * es;
+  const size_t total = size_t(L->n_tiles * L->tile_bytes);
+  L->packed.assign(total + 64, 0);
+  L->align_off = (64 - reinterpret_cast<uintptr_t>(L->packed.data()) % 64) % 64;
+  uint8_t* base = L->packed.data() + L->align_off;
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t t = n / kTile, r = n % kTile;
+    const uint8_t* row = data + uint64_t(n) * uint64_t(K) * es;
+    uint8_t* tile = base + t * L->tile_bytes;
+    for (int64_t k = 0; k < K; ++k) {
+      if (type == TensorType::BF16)
+        std::memcpy(tile + (((k / 2) * kTile + r) * 2 + (k % 2)) * 2, row + k * 2, 2);
+      else
+        std::memcpy(tile + (k * kTile + r) * es, row + k * es, size_t(es));
+    }
+  }
+  L->wbytes = uint64_t(total);
+  const bool simd = simd::has_avx512_vnni() && (type != TensorType::BF16 || simd::has_avx512_bf16());
+  L->kname = type == TensorType::F32 ? (simd ? "avx512-f32x16" : "portable-f32x16")
+             : type == TensorType::F16 ? (simd ? "avx512-f16x16" : "portable-f16x16")
+                                       : (simd ? "avx512bf16-bf16x16" : "portable-bf16x16");
+  return L;
+}
+
+}  // namespace llmkit::ops
