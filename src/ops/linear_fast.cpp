@@ -376,85 +376,125 @@ void tile_portable(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, i
 #if LLMKIT_X86
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma")))
 
-template <int MB, bool NIB, bool AFF, int G>
+// NT consecutive tiles (16·NT rows) × MB activation rows. Independent accumulators per
+// (tile, row) hide vpdpbusd latency; each activation broadcast feeds NT dot products.
+template <int MB, int NT, bool NIB, bool AFF, int G>
 VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, float* y,
                     int64_t N) {
-  __m512 accf[MB];
+  __m512 accf[NT][MB];
   const int8_t* aq[MB];
   const float* da[MB];
   const int32_t* corr[MB];
   const float* sa[MB];
+  #pragma GCC unroll 8
   for (int i = 0; i < MB; ++i) {
-    accf[i] = _mm512_setzero_ps();
+    #pragma GCC unroll 8
+    for (int j = 0; j < NT; ++j) accf[j][i] = _mm512_setzero_ps();
     aq[i] = a.q.data() + (m0 + i) * a.K;
     da[i] = a.da.data() + (m0 + i) * a.n_groups;
     corr[i] = a.corr.data() + (m0 + i) * a.n_groups;
     sa[i] = a.sa.data() + (m0 + i) * a.n_groups;
   }
-  const uint8_t* w = L.base() + t * L.n_groups * L.group_stride;
+  const int64_t tstride = L.n_groups * L.group_stride;
+  const uint8_t* w = L.base() + t * tstride;
   const __m512i low4 = _mm512_set1_epi8(0x0F);
+  constexpr int kWBytes = NIB ? G / 2 * kTile : G * kTile;
   for (int64_t g = 0; g < L.n_groups; ++g, w += L.group_stride) {
-    __m512i acc[MB];
-    for (int i = 0; i < MB; ++i) acc[i] = _mm512_setzero_si512();
+    __m512i acc[NT][MB];
+    #pragma GCC unroll 8
+    for (int j = 0; j < NT; ++j)
+      #pragma GCC unroll 8
+      for (int i = 0; i < MB; ++i) acc[j][i] = _mm512_setzero_si512();
     if constexpr (NIB) {
 #pragma GCC unroll 4
       for (int c = 0; c < 4; ++c) {
-        const __m512i v = _mm512_load_si512(w + 64 * c);
-        const __m512i lo = _mm512_and_si512(v, low4);
-        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+        __m512i lo[NT], hi[NT];
+        #pragma GCC unroll 8
+        for (int j = 0; j < NT; ++j) {
+          const __m512i v = _mm512_load_si512(w + j * tstride + 64 * c);
+          lo[j] = _mm512_and_si512(v, low4);
+          hi[j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+        }
+        #pragma GCC unroll 8
         for (int i = 0; i < MB; ++i) {
           int32_t a0, a1;
           std::memcpy(&a0, aq[i] + g * 32 + 8 * c, 4);
           std::memcpy(&a1, aq[i] + g * 32 + 8 * c + 4, 4);
-          acc[i] = _mm512_dpbusd_epi32(acc[i], lo, _mm512_set1_epi32(a0));
-          acc[i] = _mm512_dpbusd_epi32(acc[i], hi, _mm512_set1_epi32(a1));
+          const __m512i b0 = _mm512_set1_epi32(a0), b1 = _mm512_set1_epi32(a1);
+          #pragma GCC unroll 8
+          for (int j = 0; j < NT; ++j) {
+            acc[j][i] = _mm512_dpbusd_epi32(acc[j][i], lo[j], b0);
+            acc[j][i] = _mm512_dpbusd_epi32(acc[j][i], hi[j], b1);
+          }
         }
       }
     } else {
 #pragma GCC unroll 8
       for (int c = 0; c < G / 4; ++c) {
-        const __m512i v = _mm512_load_si512(w + 64 * c);
+        __m512i v[NT];
+        #pragma GCC unroll 8
+        for (int j = 0; j < NT; ++j) v[j] = _mm512_load_si512(w + j * tstride + 64 * c);
+        #pragma GCC unroll 8
         for (int i = 0; i < MB; ++i) {
           int32_t a0;
           std::memcpy(&a0, aq[i] + g * G + 4 * c, 4);
-          acc[i] = _mm512_dpbusd_epi32(acc[i], v, _mm512_set1_epi32(a0));
+          const __m512i b0 = _mm512_set1_epi32(a0);
+          #pragma GCC unroll 8
+          for (int j = 0; j < NT; ++j) acc[j][i] = _mm512_dpbusd_epi32(acc[j][i], v[j], b0);
         }
       }
     }
-    constexpr int kWBytes = NIB ? G / 2 * kTile : G * kTile;
-    const __m512 sc = _mm512_load_ps(reinterpret_cast<const float*>(w + kWBytes));
-    for (int i = 0; i < MB; ++i) {
-      __m512i I = acc[i];
-      if constexpr (!AFF) I = _mm512_sub_epi32(I, _mm512_set1_epi32(corr[i][g]));
-      accf[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(I), _mm512_mul_ps(sc, _mm512_set1_ps(da[i][g])),
-                                accf[i]);
-      if constexpr (AFF) {
-        const __m512 of = _mm512_load_ps(reinterpret_cast<const float*>(w + kWBytes + 64));
-        accf[i] = _mm512_fmadd_ps(of, _mm512_set1_ps(sa[i][g]), accf[i]);
+    #pragma GCC unroll 8
+    for (int j = 0; j < NT; ++j) {
+      const __m512 sc = _mm512_load_ps(reinterpret_cast<const float*>(w + j * tstride + kWBytes));
+      #pragma GCC unroll 8
+      for (int i = 0; i < MB; ++i) {
+        __m512i I = acc[j][i];
+        if constexpr (!AFF) I = _mm512_sub_epi32(I, _mm512_set1_epi32(corr[i][g]));
+        accf[j][i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(I),
+                                     _mm512_mul_ps(sc, _mm512_set1_ps(da[i][g])), accf[j][i]);
+        if constexpr (AFF) {
+          const __m512 of =
+              _mm512_load_ps(reinterpret_cast<const float*>(w + j * tstride + kWBytes + 64));
+          accf[j][i] = _mm512_fmadd_ps(of, _mm512_set1_ps(sa[i][g]), accf[j][i]);
+        }
       }
     }
   }
-  const int64_t n0 = t * kTile;
-  const __mmask16 mask = n0 + kTile <= N ? __mmask16(0xFFFF) : __mmask16((1u << (N - n0)) - 1);
-  for (int i = 0; i < MB; ++i) _mm512_mask_storeu_ps(y + (m0 + i) * N + n0, mask, accf[i]);
+  #pragma GCC unroll 8
+  for (int j = 0; j < NT; ++j) {
+    const int64_t n0 = (t + j) * kTile;
+    const __mmask16 mask = n0 + kTile <= N ? __mmask16(0xFFFF) : __mmask16((1u << (N - n0)) - 1);
+    #pragma GCC unroll 8
+    for (int i = 0; i < MB; ++i) _mm512_mask_storeu_ps(y + (m0 + i) * N + n0, mask, accf[j][i]);
+  }
 }
 
 using TileFn = void (*)(const QuantLinear&, const Acts&, int64_t, int64_t, float*, int64_t);
 
-template <bool NIB, bool AFF, int G>
+template <int NT, bool NIB, bool AFF, int G>
 TileFn pick_mb(int mb) {
   switch (mb) {
-    case 1: return tile_vnni<1, NIB, AFF, G>;
-    case 2: return tile_vnni<2, NIB, AFF, G>;
-    case 3: return tile_vnni<3, NIB, AFF, G>;
-    default: return tile_vnni<4, NIB, AFF, G>;
+    case 1: return tile_vnni<1, NT, NIB, AFF, G>;
+    case 2: return tile_vnni<2, NT, NIB, AFF, G>;
+    case 3: return tile_vnni<3, NT, NIB, AFF, G>;
+    default: return tile_vnni<4, NT, NIB, AFF, G>;
   }
 }
 
-TileFn pick_tile(const QuantSpec& sp, int mb) {
-  if (sp.nib) return sp.affine ? pick_mb<true, true, 32>(mb) : pick_mb<true, false, 32>(mb);
-  if (sp.G == 32) return sp.affine ? pick_mb<false, true, 32>(mb) : pick_mb<false, false, 32>(mb);
-  return sp.affine ? pick_mb<false, true, 16>(mb) : pick_mb<false, false, 16>(mb);
+template <int NT>
+TileFn pick_tile_nt(const QuantSpec& sp, int mb) {
+  if (sp.nib)
+    return sp.affine ? pick_mb<NT, true, true, 32>(mb) : pick_mb<NT, true, false, 32>(mb);
+  if (sp.G == 32)
+    return sp.affine ? pick_mb<NT, false, true, 32>(mb) : pick_mb<NT, false, false, 32>(mb);
+  return sp.affine ? pick_mb<NT, false, true, 16>(mb) : pick_mb<NT, false, false, 16>(mb);
+}
+
+// Tiles per kernel call (kNT) and the single-tile kernel for the remainder.
+constexpr int kNT = 2;
+TileFn pick_tile(const QuantSpec& sp, int mb, bool pair) {
+  return pair ? pick_tile_nt<kNT>(sp, mb) : pick_tile_nt<1>(sp, mb);
 }
 #endif
 
@@ -480,15 +520,17 @@ void QuantLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool)
           const int mb = int(std::min<int64_t>(kMB, M - m0));
 #if LLMKIT_X86
           if (vnni) {
-            TileFn fn = pick_tile(spec, mb);
-            for (int64_t t = t0; t < t1; ++t) fn(*this, acts, t, m0, y, N);
+            TileFn pair = pick_tile(spec, mb, true), one = pick_tile(spec, mb, false);
+            int64_t t = t0;
+            for (; t + kNT <= t1; t += kNT) pair(*this, acts, t, m0, y, N);
+            for (; t < t1; ++t) one(*this, acts, t, m0, y, N);
             continue;
           }
 #endif
           for (int64_t t = t0; t < t1; ++t) tile_portable(*this, acts, t, m0, mb, y, N);
         }
       },
-      threads_for(M, N, K));
+      threads_for(M, N, K), /*grain=*/2);
 }
 
 std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uint8_t* data,
