@@ -224,6 +224,25 @@ void geglu(const float* gate, const float* up, float* out, int64_t n) noexcept {
   for (int64_t i = 0; i < n; ++i) out[i] = gelu1(gate[i]) * up[i];
 }
 
+namespace {
+inline float gelu_ggml1(float x) {
+  if (x <= -10.0f) return 0.0f;
+  if (x >= 10.0f) return x;
+  return f16_to_f32(f32_to_f16(gelu1(f16_to_f32(f32_to_f16(x)))));
+}
+}  // namespace
+
+void gelu_tanh_ggml(const float* x, float* out, int64_t n) noexcept {
+  for (int64_t i = 0; i < n; ++i) out[i] = gelu_ggml1(x[i]);
+}
+
+void geglu_ggml(const float* gate, const float* up, float* out, int64_t n) noexcept {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    out[i] = (g >= 10.0f ? g : gelu_ggml1(g)) * up[i];
+  }
+}
+
 void add(const float* a, const float* b, float* out, int64_t n) noexcept {
   for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }

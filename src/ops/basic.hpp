@@ -67,6 +67,10 @@ void gelu_tanh(const float* x, float* out, int64_t n) noexcept;  // 0.5x(1+tanh(
 // out = silu(gate) * up ; out = gelu_tanh(gate) * up. out may alias either input.
 void swiglu(const float* gate, const float* up, float* out, int64_t n) noexcept;
 void geglu(const float* gate, const float* up, float* out, int64_t n) noexcept;
+// llama.cpp's CPU variants (ggml defines GGML_GELU_FP16): gelu is looked up from an f16 table,
+// i.e. y = f16(gelu(f16(x))) for -10 < x < 10, 0 below, x above. Use these to track llama.cpp.
+void gelu_tanh_ggml(const float* x, float* out, int64_t n) noexcept;
+void geglu_ggml(const float* gate, const float* up, float* out, int64_t n) noexcept;
 // out = a + b (out may alias a or b); out = a * s.
 void add(const float* a, const float* b, float* out, int64_t n) noexcept;
 void scale(float* x, float s, int64_t n) noexcept;
