@@ -18,7 +18,22 @@ import os
 import sys
 
 import numpy as np
-from llama_cpp import Llama
+import llama_cpp
+import llama_cpp.llama as _llama_mod
+
+# llama.cpp's AMX "extra buffer" matmul crashes (SIGSEGV in ggml_backend_amx_mul_mat) on this VM's
+# AMX-capable CPU; the plain CPU kernels are what we compare against anyway.
+_default_params = llama_cpp.llama_model_default_params
+
+
+def _params_without_extra_bufts():
+    p = _default_params()
+    p.use_extra_bufts = False
+    return p
+
+
+_llama_mod.llama_cpp.llama_model_default_params = _params_without_extra_bufts
+from llama_cpp import Llama  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)

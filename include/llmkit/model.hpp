@@ -40,6 +40,8 @@ struct ModelInfo {
   std::string format;        // "gguf" or "safetensors"
   uint32_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, head_dim = 0, n_ff = 0;
   uint32_t n_ctx_train = 0;  // context length the model was trained for
+  int32_t bos_token = -1;    // -1: none
+  int32_t eos_token = -1;
   uint64_t n_params = 0;
   Backend backend = Backend::kFast;
   double load_ms = 0.0;      // wall time of Model::load

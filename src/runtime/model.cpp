@@ -60,6 +60,8 @@ Result<std::shared_ptr<const Model>> load_impl(const std::string& path, const Mo
   info.n_ff = hp.n_ff;
   info.n_ctx_train = hp.n_ctx_train;
   info.n_params = d.parameter_count();
+  if (d.hparams.bos_token_id < hp.n_vocab) info.bos_token = static_cast<int32_t>(d.hparams.bos_token_id);
+  if (d.hparams.eos_token_id < hp.n_vocab) info.eos_token = static_cast<int32_t>(d.hparams.eos_token_id);
   info.backend = options.backend;
   info.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return std::shared_ptr<const Model>();  // filled by the caller (private constructor)
