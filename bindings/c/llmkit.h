@@ -254,7 +254,7 @@ LLMKIT_API llmkit_status llmkit_model_apply_chat_template(const llmkit_model* mo
  * --------------------------------------------------------------------------------------------- */
 
 /* A new handle on MODEL's tokenizer. It keeps the model's data alive (the model handle may be
- * freed first). Release with llmkit_tokenizer_free. */
+ * freed first). Release with llmkit_tokenizer_free. NOT_FOUND when the model carries none. */
 LLMKIT_API llmkit_status llmkit_tokenizer_from_model(const llmkit_model* model,
                                                      llmkit_tokenizer** out_tokenizer);
 /* Loads only a tokenizer: a GGUF file (its vocabulary), a tokenizer.json, a SentencePiece
@@ -268,15 +268,20 @@ LLMKIT_API void llmkit_tokenizer_free(llmkit_tokenizer* tokenizer);
 #define LLMKIT_TOKENIZE_PARSE_SPECIAL 2u /* turn special-token text ("<|im_start|>") into its id */
 /* Flags for llmkit_tokenizer_decode. */
 #define LLMKIT_DECODE_SKIP_SPECIAL 1u    /* leave out control/special tokens */
+/* SentencePiece-style tokenizers drop one leading space when decoding (Hugging Face semantics);
+ * set this when the ids continue earlier text and the space must be kept. */
+#define LLMKIT_DECODE_KEEP_LEADING_SPACE 2u
 
 /* Encodes TEXT[0..TEXT_LEN) (UTF-8) into token ids (two-call pattern on TOKENS/CAPACITY, counted in
- * tokens). TEXT may be NULL only when TEXT_LEN is 0. */
+ * tokens). TEXT may be NULL only when TEXT_LEN is 0. Special-token text such as "<|im_start|>" is
+ * ordinary text unless LLMKIT_TOKENIZE_PARSE_SPECIAL is set (prompt-injection safeguard).
+ * Errors: INVALID_ARGUMENT for invalid UTF-8 (naming the byte offset) or unknown flags. */
 LLMKIT_API llmkit_status llmkit_tokenizer_encode(const llmkit_tokenizer* tokenizer, const char* text,
                                                  size_t text_len, uint32_t flags, int32_t* tokens,
                                                  size_t capacity, size_t* out_n_tokens);
 /* Decodes TOKENS[0..N_TOKENS) into UTF-8 text (two-call pattern; NUL-terminated). Bytes that do not
  * form complete UTF-8 characters come out as U+FFFD. Errors: INVALID_ARGUMENT for an id outside
- * [0, n_vocab). */
+ * [0, n_vocab) or unknown flags. */
 LLMKIT_API llmkit_status llmkit_tokenizer_decode(const llmkit_tokenizer* tokenizer,
                                                  const int32_t* tokens, size_t n_tokens,
                                                  uint32_t flags, char* buf, size_t capacity,

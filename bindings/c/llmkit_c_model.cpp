@@ -47,7 +47,7 @@ constexpr bool has_progress() {
   return requires(Options x) { x.progress = [](float) { return true; }; };
 }
 
-std::string model_string(const llmkit_model& m, llmkit_model_string which, bool* found) {
+std::string model_string(const ModelHandle& m, llmkit_model_string which, bool* found) {
   *found = true;
   const auto& info = m.model->info();
   switch (which) {
@@ -100,7 +100,7 @@ LLMKIT_API llmkit_status llmkit_model_load(const char* path, const llmkit_model_
     if (!kNativeProgress && p.progress_callback && p.progress_callback(0.0f, p.progress_user_data) == 0)
       return fail(LLMKIT_ERR_CANCELLED, kFn, std::string("cancelled by the progress callback: ") + path);
 
-    auto handle = std::make_unique<llmkit_model>();
+    auto handle = std::make_unique<ModelHandle>();
     // The description gives the metadata the runtime does not keep (license, any key by name,
     // memory estimate). It maps the same file; only the header pages are touched.
     auto desc = llmkit::io::load_model_description(path);
@@ -117,7 +117,7 @@ LLMKIT_API llmkit_status llmkit_model_load(const char* path, const llmkit_model_
     log(LLMKIT_LOG_INFO, "loaded " + std::string(path) + " (" + handle->model->info().architecture + ", " +
                              std::to_string(handle->model->info().n_params) + " parameters)");
     register_handle(handle.get(), HandleKind::kModel);
-    *out_model = handle.release();
+    *out_model = to_public(handle.release());
     return LLMKIT_OK;
   });
 }
@@ -130,14 +130,14 @@ LLMKIT_API void llmkit_model_free(llmkit_model* model) {
     return;
   }
   clear_error();
-  delete model;  // the C++ model lives on while sessions/tokenizers hold it
+  delete H(model);  // the C++ model lives on while sessions/tokenizers hold it
 }
 
 LLMKIT_API llmkit_status llmkit_model_get_info(const llmkit_model* model, llmkit_model_info* out) {
   static constexpr const char* kFn = "llmkit_model_get_info";
   return guarded(kFn, [&]() -> llmkit_status {
     if (auto s = check_handle(model, HandleKind::kModel, kFn)) return s;
-    const auto& i = model->model->info();
+    const auto& i = H(model)->model->info();
     llmkit_model_info v;
     std::memset(&v, 0, sizeof v);
     v.struct_size = sizeof v;
@@ -170,7 +170,7 @@ LLMKIT_API llmkit_status llmkit_model_get_string(const llmkit_model* model, llmk
     if (which < LLMKIT_MODEL_ARCHITECTURE || which > LLMKIT_MODEL_PATH)
       return fail(LLMKIT_ERR_INVALID_ARGUMENT, kFn, "which = " + std::to_string(which) + " is not a llmkit_model_string");
     bool found = false;
-    std::string v = model_string(*model, which, &found);
+    std::string v = model_string(*H(model), which, &found);
     if (!found) {
       if (out_len) *out_len = 0;
       return fail(LLMKIT_ERR_NOT_FOUND, kFn, "the model has no chat template");
@@ -185,7 +185,7 @@ LLMKIT_API llmkit_status llmkit_model_get_meta(const llmkit_model* model, const 
   return guarded(kFn, [&]() -> llmkit_status {
     if (auto s = check_handle(model, HandleKind::kModel, kFn)) return s;
     if (!key) return fail(LLMKIT_ERR_INVALID_ARGUMENT, kFn, "key is NULL");
-    const auto& d = *model->desc;
+    const auto& d = *H(model)->desc;
     std::string value;
     bool found = false;
     if (d.gguf) {
@@ -223,10 +223,10 @@ LLMKIT_API llmkit_status llmkit_model_estimate_memory(const llmkit_model* model,
         return fail(LLMKIT_ERR_INVALID_ARGUMENT, kFn, "kv_type " + std::to_string(kv_type) + " is not a llmkit_kv_type");
     }
     if (n_ctx == 0) {
-      uint32_t train = model->model->info().n_ctx_train;
+      uint32_t train = H(model)->model->info().n_ctx_train;
       n_ctx = train == 0 || train > 4096 ? 4096 : train;
     }
-    auto e = llmkit::io::estimate_memory(*model->desc, n_ctx, bytes);
+    auto e = llmkit::io::estimate_memory(*H(model)->desc, n_ctx, bytes);
     llmkit_memory_estimate v;
     std::memset(&v, 0, sizeof v);
     v.struct_size = sizeof v;
@@ -266,7 +266,7 @@ LLMKIT_API llmkit_status llmkit_model_apply_chat_template(const llmkit_model* mo
       if (auto s = check_utf8(m.content, kFn, (where + ".content").c_str())) return s;
       msgs.push_back(std::move(m));
     }
-    auto text = model->model->apply_chat_template(msgs, add_generation_prompt != 0);
+    auto text = H(model)->model->apply_chat_template(msgs, add_generation_prompt != 0);
     if (!text) return fail(text.status(), kFn);
     return copy_text(*text, buf, capacity, out_len, kFn);
   });

@@ -81,7 +81,7 @@ llmkit_status check_tokens(const llmkit_session* s, const int32_t* tokens, size_
                            const char* what) {
   if (!tokens && n != 0)
     return fail(LLMKIT_ERR_INVALID_ARGUMENT, fn, std::string(what) + " is NULL but its count is not 0");
-  const uint32_t n_vocab = s->model->info().n_vocab;
+  const uint32_t n_vocab = H(s)->model->info().n_vocab;
   for (size_t i = 0; i < n; ++i)
     if (tokens[i] < 0 || static_cast<uint32_t>(tokens[i]) >= n_vocab)
       return fail(LLMKIT_ERR_INVALID_ARGUMENT, fn,
@@ -141,7 +141,7 @@ llmkit_status generate_impl(const char* fn, llmkit_session* session, const int32
   so.seed = sp.seed;
   if (!sp.logit_bias && sp.n_logit_bias != 0)
     return fail(LLMKIT_ERR_INVALID_ARGUMENT, fn, "sampler->logit_bias is NULL but n_logit_bias is not 0");
-  const uint32_t n_vocab = session->model->info().n_vocab;
+  const uint32_t n_vocab = H(session)->model->info().n_vocab;
   for (size_t i = 0; i < sp.n_logit_bias; ++i) {
     const auto& b = sp.logit_bias[i];
     if (b.token < 0 || static_cast<uint32_t>(b.token) >= n_vocab)
@@ -182,31 +182,31 @@ llmkit_status generate_impl(const char* fn, llmkit_session* session, const int32
     };
   }
 
-  session->last_text.clear();
-  session->last_tokens.clear();
+  H(session)->last_text.clear();
+  H(session)->last_tokens.clear();
   llmkit::Result<llmkit::GenerationResult> r = llmkit::Status();
   if (prompt_text) {
     std::string_view text(prompt_text);
     if (auto st = check_utf8(text, fn, "prompt")) return st;
-    if (!session->model->tokenizer())
+    if (!H(session)->model->tokenizer())
       return fail(LLMKIT_ERR_UNSUPPORTED, fn, "the model has no tokenizer: use llmkit_session_generate with token ids");
-    r = session->session->generate(text, *smp, go, cb);
+    r = H(session)->session->generate(text, *smp, go, cb);
   } else {
     if (auto st = check_tokens(session, prompt, n_prompt, fn, "prompt")) return st;
-    r = session->session->generate(std::span<const int32_t>(prompt, n_prompt), *smp, go, cb);
+    r = H(session)->session->generate(std::span<const int32_t>(prompt, n_prompt), *smp, go, cb);
   }
-  session->last_timings = to_c(session->session->last_timings());
+  H(session)->last_timings = to_c(H(session)->session->last_timings());
   if (!r) return fail(r.status(), fn);
-  session->last_text = r->text;
-  session->last_tokens = r->tokens;
-  session->last_timings = to_c(r->timings);
+  H(session)->last_text = r->text;
+  H(session)->last_tokens = r->tokens;
+  H(session)->last_timings = to_c(r->timings);
   if (out_result) {
     llmkit_generation_result v;
     std::memset(&v, 0, sizeof v);
     v.struct_size = sizeof v;
     v.finish_reason = static_cast<int32_t>(r->finish_reason);
     v.n_tokens = static_cast<int32_t>(r->tokens.size());
-    v.timings = session->last_timings;
+    v.timings = H(session)->last_timings;
     using T = llmkit_generation_result;
     // The embedded timings grow only with the result struct; a caller's smaller result struct gets
     // the timings fields that fit.
@@ -276,14 +276,14 @@ LLMKIT_API llmkit_status llmkit_session_create(const llmkit_model* model,
     if (p.n_batch == 0) return fail(LLMKIT_ERR_INVALID_ARGUMENT, kFn, "params->n_batch must be > 0");
     o.n_threads = p.n_threads;
     o.n_batch = p.n_batch;
-    auto s = llmkit::Session::create(model->model, o);
+    auto s = llmkit::Session::create(H(model)->model, o);
     if (!s) return fail(s.status(), kFn);
-    auto h = std::make_unique<llmkit_session>();
-    h->model = model->model;
+    auto h = std::make_unique<SessionHandle>();
+    h->model = H(model)->model;
     h->session = std::move(s).value();
     h->last_timings.struct_size = sizeof(llmkit_timings);
     register_handle(h.get(), HandleKind::kSession);
-    *out_session = h.release();
+    *out_session = to_public(h.release());
     return LLMKIT_OK;
   });
 }
@@ -296,7 +296,7 @@ LLMKIT_API void llmkit_session_free(llmkit_session* session) {
     return;
   }
   clear_error();
-  delete session;
+  delete H(session);
 }
 
 LLMKIT_API llmkit_status llmkit_session_evaluate(llmkit_session* session, const int32_t* tokens,
@@ -305,8 +305,8 @@ LLMKIT_API llmkit_status llmkit_session_evaluate(llmkit_session* session, const 
   return guarded(kFn, [&]() -> llmkit_status {
     if (auto s = check_handle(session, HandleKind::kSession, kFn)) return s;
     if (auto s = check_tokens(session, tokens, n_tokens, kFn, "tokens")) return s;
-    llmkit::Status st = session->session->evaluate(std::span<const int32_t>(tokens, n_tokens));
-    session->last_timings = to_c(session->session->last_timings());
+    llmkit::Status st = H(session)->session->evaluate(std::span<const int32_t>(tokens, n_tokens));
+    H(session)->last_timings = to_c(H(session)->session->last_timings());
     if (!st.is_ok()) return fail(st, kFn);
     return LLMKIT_OK;
   });
@@ -318,7 +318,7 @@ LLMKIT_API const float* llmkit_session_logits(const llmkit_session* session, siz
   const float* result = nullptr;
   guarded(kFn, [&]() -> llmkit_status {
     if (auto s = check_handle(session, HandleKind::kSession, kFn)) return s;
-    auto l = session->session->logits();
+    auto l = H(session)->session->logits();
     if (l.empty()) return fail(LLMKIT_ERR_NOT_FOUND, kFn, "no logits: nothing evaluated since the last reset/truncate");
     if (out_n) *out_n = l.size();
     result = l.data();
@@ -332,7 +332,7 @@ LLMKIT_API llmkit_status llmkit_session_get_tokens(const llmkit_session* session
   static constexpr const char* kFn = "llmkit_session_get_tokens";
   return guarded(kFn, [&]() -> llmkit_status {
     if (auto s = check_handle(session, HandleKind::kSession, kFn)) return s;
-    const auto& t = session->session->tokens();
+    const auto& t = H(session)->session->tokens();
     return copy_ids(t.data(), t.size(), tokens, capacity, out_n_tokens, kFn);
   });
 }
@@ -342,14 +342,14 @@ LLMKIT_API uint32_t llmkit_session_n_ctx(const llmkit_session* session) {
     fail(LLMKIT_ERR_INVALID_ARGUMENT, "llmkit_session_n_ctx", "not a live llmkit_session");
     return 0;
   }
-  return session->session->n_ctx();
+  return H(session)->session->n_ctx();
 }
 
 LLMKIT_API llmkit_status llmkit_session_reset(llmkit_session* session) {
   static constexpr const char* kFn = "llmkit_session_reset";
   return guarded(kFn, [&]() -> llmkit_status {
     if (auto s = check_handle(session, HandleKind::kSession, kFn)) return s;
-    session->session->reset();
+    H(session)->session->reset();
     return LLMKIT_OK;
   });
 }
@@ -358,7 +358,7 @@ LLMKIT_API llmkit_status llmkit_session_truncate(llmkit_session* session, size_t
   static constexpr const char* kFn = "llmkit_session_truncate";
   return guarded(kFn, [&]() -> llmkit_status {
     if (auto s = check_handle(session, HandleKind::kSession, kFn)) return s;
-    llmkit::Status st = session->session->truncate(n_keep);
+    llmkit::Status st = H(session)->session->truncate(n_keep);
     if (!st.is_ok()) return fail(st, kFn);
     return LLMKIT_OK;
   });
@@ -368,7 +368,7 @@ LLMKIT_API llmkit_status llmkit_session_cancel(llmkit_session* session) {
   static constexpr const char* kFn = "llmkit_session_cancel";
   return guarded(kFn, [&]() -> llmkit_status {
     if (auto s = check_handle(session, HandleKind::kSession, kFn)) return s;
-    session->session->cancel();
+    H(session)->session->cancel();
     return LLMKIT_OK;
   });
 }
@@ -405,7 +405,7 @@ LLMKIT_API llmkit_status llmkit_session_last_text(const llmkit_session* session,
   static constexpr const char* kFn = "llmkit_session_last_text";
   return guarded(kFn, [&]() -> llmkit_status {
     if (auto s = check_handle(session, HandleKind::kSession, kFn)) return s;
-    return copy_text(session->last_text, buf, capacity, out_len, kFn);
+    return copy_text(H(session)->last_text, buf, capacity, out_len, kFn);
   });
 }
 
@@ -414,7 +414,7 @@ LLMKIT_API llmkit_status llmkit_session_last_tokens(const llmkit_session* sessio
   static constexpr const char* kFn = "llmkit_session_last_tokens";
   return guarded(kFn, [&]() -> llmkit_status {
     if (auto s = check_handle(session, HandleKind::kSession, kFn)) return s;
-    return copy_ids(session->last_tokens.data(), session->last_tokens.size(), tokens, capacity,
+    return copy_ids(H(session)->last_tokens.data(), H(session)->last_tokens.size(), tokens, capacity,
                     out_n_tokens, kFn);
   });
 }
@@ -425,7 +425,7 @@ LLMKIT_API llmkit_status llmkit_session_last_timings(const llmkit_session* sessi
   return guarded(kFn, [&]() -> llmkit_status {
     if (auto s = check_handle(session, HandleKind::kSession, kFn)) return s;
     using T = llmkit_timings;
-    return write_struct(&session->last_timings, out, sizeof(T), {TIMINGS_FIELDS(T)}, kFn, "out");
+    return write_struct(&H(session)->last_timings, out, sizeof(T), {TIMINGS_FIELDS(T)}, kFn, "out");
   });
 }
 

@@ -6,7 +6,10 @@
 #include "llmkit_c_handles.hpp"
 #include "llmkit_c_internal.hpp"
 
-#if __has_include("llmkit/tokenizer.hpp")
+// The tokenizer library is written in parallel: its header may land before its implementation, so
+// the real entry points are compiled only when both exist (otherwise: UNSUPPORTED, and the shared
+// library still links without undefined symbols).
+#if __has_include("llmkit/tokenizer.hpp") && __has_include("../../src/tokenizer/tokenizer.cpp")
 #include "llmkit/tokenizer.hpp"
 #define LLMKIT_C_HAVE_TOKENIZER 1
 #else
@@ -15,6 +18,7 @@
 
 using namespace llmkit::capi;
 
+#if !LLMKIT_C_HAVE_TOKENIZER
 namespace {
 
 llmkit_status no_tokenizer_api(const char* fn) {
@@ -22,6 +26,7 @@ llmkit_status no_tokenizer_api(const char* fn) {
 }
 
 }  // namespace
+#endif
 
 #if LLMKIT_C_HAVE_TOKENIZER
 #include "llmkit_c_tokenizer_impl.inc"
@@ -57,7 +62,7 @@ LLMKIT_API void llmkit_tokenizer_free(llmkit_tokenizer* tokenizer) {
          "not a live llmkit_tokenizer (double free, or a pointer of another kind); ignored");
     return;
   }
-  delete tokenizer;
+  delete H(tokenizer);
 }
 
 LLMKIT_API llmkit_status llmkit_tokenizer_encode(const llmkit_tokenizer* tokenizer, const char*,
