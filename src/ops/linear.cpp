@@ -12,7 +12,8 @@ namespace {
 
 // Parity reference: dequantize one weight row (bit-exact with gguf.quants), dot in double.
 struct ReferenceLinear final : PackedLinear::Impl {
-  const uint8_t* data = nullptr;  // borrowed
+  const uint8_t* data = nullptr;  // borrowed, or points into `own`
+  std::vector<uint8_t> own;       // kFast without a fast kernel: a private copy (kFast never borrows)
   uint64_t rb = 0;                // bytes per row
 
   void forward(const float* x, int64_t M, float* y, ThreadPool& pool) const override {
@@ -72,6 +73,10 @@ Result<PackedLinear> PackedLinear::create(io::TensorType type, const uint8_t* da
   auto ref = std::make_unique<ReferenceLinear>();
   ref->data = data;
   ref->rb = row_bytes(type, n_in);
+  if (backend == Backend::kFast) {
+    ref->own.assign(data, data + ref->rb * uint64_t(n_out));
+    ref->data = ref->own.data();
+  }
   ref->wbytes = ref->rb * uint64_t(n_out);
   ref->type = type;
   ref->K = n_in;

@@ -36,7 +36,8 @@ class PackedLinear {
   static bool supports(io::TensorType type, Backend backend) noexcept;
 
   // DATA: N rows × row_bytes(type, K) bytes. kReference BORROWS data (it must outlive the object,
-  // e.g. the model's mmap); kFast copies what it needs (data may be released afterwards).
+  // e.g. the model's mmap); kFast never borrows: it repacks (or, for a type without a fast kernel,
+  // copies) what it needs, so data may be released right after create().
   // Errors: unsupported type, K not a multiple of the block size, non-positive sizes.
   static Result<PackedLinear> create(io::TensorType type, const uint8_t* data, int64_t n_in,
                                      int64_t n_out, Backend backend);
