@@ -101,7 +101,7 @@ void check_parity(const Weights& w, llmkit::ops::ThreadPool& pool) {
       fast->forward(x.data(), M, yp.data(), pool);
       llmkit::ops::set_fast_linear_portable(false);
       CHECK(std::memcmp(yf.data(), yp.data(), yf.size() * 4) == 0);
-      int bad = 0;
+      int bad = 0, bad_portable = 0;
       double worst = 0;
       for (int64_t m = 0; m < M; ++m)
         for (int64_t n = 0; n < w.N; ++n) {
@@ -126,10 +126,13 @@ void check_parity(const Weights& w, llmkit::ops::ThreadPool& pool) {
               tol += 0.5 / 127 * bound;  // activations rounded to int8 codes
           }
           const double err = std::fabs(double(yf[size_t(m * w.N + n)]) - yr[size_t(m * w.N + n)]);
+          const double errp = std::fabs(double(yp[size_t(m * w.N + n)]) - yr[size_t(m * w.N + n)]);
           worst = std::max(worst, err / tol);
           if (!(err <= tol)) ++bad;
+          if (!(errp <= tol)) ++bad_portable;
         }
       CHECK_MESSAGE(bad == 0, bad << " outputs beyond tolerance; worst err/tol " << worst);
+      CHECK_MESSAGE(bad_portable == 0, bad_portable << " portable-kernel outputs beyond tolerance");
     }
   }
 }

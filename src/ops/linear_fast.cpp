@@ -5,8 +5,11 @@
 // weight group g (G = 32 or 16 consecutive k), at offset (t * n_groups + g) * group_stride:
 //   weights:  8-bit storage: G/4 chunks of 64 bytes; chunk c, 32-bit lane r (= row 16t+r) holds
 //             the unsigned codes of k = 4c..4c+3.
-//             4-bit storage (G = 32): 4 chunks of 64 bytes; chunk c, lane r: low nibbles hold
-//             k = 8c..8c+3, high nibbles k = 8c+4..8c+7.
+//             nibble storage: G/8 chunks of 64 bytes; chunk c, lane r: low nibbles hold
+//             k = 8c..8c+3, high nibbles k = 8c+4..8c+7; then, for codes wider than 4 bits
+//             (Q5_*: 1 plane, Q6_K: 2 planes, MXFP4: 1 plane), bit planes: for each chunk c, half
+//             h (0 = low nibbles, 1 = high) and plane p a 64-bit mask at index (2c + h)·P + p whose
+//             bit (4r + b) is bit 4+p of that code — expanded in the kernel with a masked add.
 //   scales:   16 floats s[r]
 //   offsets:  16 floats o[r] (affine types only)
 // so that  w[r][k] = s[r] * (code - zp)   (symmetric types; zp is a per-type integer)
@@ -120,7 +123,8 @@ void quantize_q8_k_row(const float* x, int64_t K, int G, int zp, int8_t* q, floa
 
 struct QuantSpec {
   int G;          // group size (32 or 16)
-  bool nib;       // 4-bit storage
+  bool nib;       // nibble storage (else 8-bit codes)
+  int planes;     // extra bit planes above the nibble (0..2)
   bool affine;    // w = s*code + o (else s*(code - zp))
   int zp;         // zero point (symmetric)
   ActQ act;       // activation quantization
@@ -128,18 +132,18 @@ struct QuantSpec {
 
 bool quant_spec(TensorType t, QuantSpec* s) {
   switch (t) {
-    case TensorType::Q4_0: *s = {32, true, false, 8, ActQ::kQ8_0}; return true;
-    case TensorType::Q4_1: *s = {32, true, true, 0, ActQ::kQ8_1}; return true;
-    case TensorType::Q5_0: *s = {32, false, false, 16, ActQ::kQ8_0}; return true;
-    case TensorType::Q5_1: *s = {32, false, true, 0, ActQ::kQ8_1}; return true;
-    case TensorType::Q8_0: *s = {32, false, false, 128, ActQ::kQ8_0}; return true;
-    case TensorType::IQ4_NL: *s = {32, false, false, 128, ActQ::kQ8_0}; return true;
-    case TensorType::MXFP4: *s = {32, false, false, 12, ActQ::kQ8_0}; return true;
-    case TensorType::Q2_K: *s = {16, false, true, 0, ActQ::kQ8_K}; return true;
-    case TensorType::Q3_K: *s = {16, false, false, 4, ActQ::kQ8_K}; return true;
-    case TensorType::Q4_K: *s = {32, true, true, 0, ActQ::kQ8_K}; return true;
-    case TensorType::Q5_K: *s = {32, false, true, 0, ActQ::kQ8_K}; return true;
-    case TensorType::Q6_K: *s = {16, false, false, 32, ActQ::kQ8_K}; return true;
+    case TensorType::Q4_0: *s = {32, true, 0, false, 8, ActQ::kQ8_0}; return true;
+    case TensorType::Q4_1: *s = {32, true, 0, true, 0, ActQ::kQ8_1}; return true;
+    case TensorType::Q5_0: *s = {32, true, 1, false, 16, ActQ::kQ8_0}; return true;
+    case TensorType::Q5_1: *s = {32, true, 1, true, 0, ActQ::kQ8_1}; return true;
+    case TensorType::Q8_0: *s = {32, false, 0, false, 128, ActQ::kQ8_0}; return true;
+    case TensorType::IQ4_NL: *s = {32, false, 0, false, 128, ActQ::kQ8_0}; return true;
+    case TensorType::MXFP4: *s = {32, true, 1, false, 12, ActQ::kQ8_0}; return true;
+    case TensorType::Q2_K: *s = {16, true, 0, true, 0, ActQ::kQ8_K}; return true;
+    case TensorType::Q3_K: *s = {16, true, 0, false, 4, ActQ::kQ8_K}; return true;
+    case TensorType::Q4_K: *s = {32, true, 0, true, 0, ActQ::kQ8_K}; return true;
+    case TensorType::Q5_K: *s = {32, true, 1, true, 0, ActQ::kQ8_K}; return true;
+    case TensorType::Q6_K: *s = {16, true, 2, false, 32, ActQ::kQ8_K}; return true;
     default: return false;
   }
 }
@@ -355,8 +359,15 @@ void tile_portable(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, i
           for (int bb = 0; bb < 4; ++bb) {
             int code, k;
             if (sp.nib) {
+              // c counts 4-wide k quads: nibble chunk c/2, half c%2.
               const uint8_t byte = w[(c / 2) * 64 + r * 4 + bb];
               code = (c % 2 == 0) ? (byte & 0xF) : (byte >> 4);
+              const uint8_t* planes = w + sp.G / 2 * kTile;
+              for (int pl = 0; pl < sp.planes; ++pl) {
+                uint64_t m;
+                std::memcpy(&m, planes + 8 * (c * sp.planes + pl), 8);
+                code += int((m >> (r * 4 + bb)) & 1) << (4 + pl);
+              }
               k = (c / 2) * 8 + (c % 2) * 4 + bb;
             } else {
               code = w[c * 64 + r * 4 + bb];
@@ -378,7 +389,7 @@ void tile_portable(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, i
 
 // NT consecutive tiles (16·NT rows) × MB activation rows. Independent accumulators per
 // (tile, row) hide vpdpbusd latency; each activation broadcast feeds NT dot products.
-template <int MB, int NT, bool NIB, bool AFF, int G>
+template <int MB, int NT, bool NIB, int PL, bool AFF, int G>
 VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, float* y,
                     int64_t N) {
   __m512 accf[NT][MB];
@@ -386,9 +397,9 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
   const float* da[MB];
   const int32_t* corr[MB];
   const float* sa[MB];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int i = 0; i < MB; ++i) {
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int j = 0; j < NT; ++j) accf[j][i] = _mm512_setzero_ps();
     aq[i] = a.q.data() + (m0 + i) * a.K;
     da[i] = a.da.data() + (m0 + i) * a.n_groups;
@@ -398,30 +409,42 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
   const int64_t tstride = L.n_groups * L.group_stride;
   const uint8_t* w = L.base() + t * tstride;
   const __m512i low4 = _mm512_set1_epi8(0x0F);
-  constexpr int kWBytes = NIB ? G / 2 * kTile : G * kTile;
+  constexpr int kNibBytes = G / 2 * kTile;
+  constexpr int kWBytes = NIB ? kNibBytes + 2 * G * PL : G * kTile;
+  const __m512i c16 = _mm512_set1_epi8(16), c32 = _mm512_set1_epi8(32);
   for (int64_t g = 0; g < L.n_groups; ++g, w += L.group_stride) {
     __m512i acc[NT][MB];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int j = 0; j < NT; ++j)
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int i = 0; i < MB; ++i) acc[j][i] = _mm512_setzero_si512();
     if constexpr (NIB) {
 #pragma GCC unroll 4
-      for (int c = 0; c < 4; ++c) {
+      for (int c = 0; c < G / 8; ++c) {
         __m512i lo[NT], hi[NT];
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int j = 0; j < NT; ++j) {
-          const __m512i v = _mm512_load_si512(w + j * tstride + 64 * c);
+          const uint8_t* wj = w + j * tstride;
+          const __m512i v = _mm512_load_si512(wj + 64 * c);
           lo[j] = _mm512_and_si512(v, low4);
           hi[j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+          if constexpr (PL >= 1) {
+            const uint64_t* m = reinterpret_cast<const uint64_t*>(wj + kNibBytes) + 2 * c * PL;
+            lo[j] = _mm512_mask_add_epi8(lo[j], _cvtu64_mask64(m[0]), lo[j], c16);
+            hi[j] = _mm512_mask_add_epi8(hi[j], _cvtu64_mask64(m[PL]), hi[j], c16);
+            if constexpr (PL >= 2) {
+              lo[j] = _mm512_mask_add_epi8(lo[j], _cvtu64_mask64(m[1]), lo[j], c32);
+              hi[j] = _mm512_mask_add_epi8(hi[j], _cvtu64_mask64(m[PL + 1]), hi[j], c32);
+            }
+          }
         }
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int i = 0; i < MB; ++i) {
           int32_t a0, a1;
-          std::memcpy(&a0, aq[i] + g * 32 + 8 * c, 4);
-          std::memcpy(&a1, aq[i] + g * 32 + 8 * c + 4, 4);
+          std::memcpy(&a0, aq[i] + g * G + 8 * c, 4);
+          std::memcpy(&a1, aq[i] + g * G + 8 * c + 4, 4);
           const __m512i b0 = _mm512_set1_epi32(a0), b1 = _mm512_set1_epi32(a1);
-          #pragma GCC unroll 8
+#pragma GCC unroll 8
           for (int j = 0; j < NT; ++j) {
             acc[j][i] = _mm512_dpbusd_epi32(acc[j][i], lo[j], b0);
             acc[j][i] = _mm512_dpbusd_epi32(acc[j][i], hi[j], b1);
@@ -432,22 +455,22 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
 #pragma GCC unroll 8
       for (int c = 0; c < G / 4; ++c) {
         __m512i v[NT];
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int j = 0; j < NT; ++j) v[j] = _mm512_load_si512(w + j * tstride + 64 * c);
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int i = 0; i < MB; ++i) {
           int32_t a0;
           std::memcpy(&a0, aq[i] + g * G + 4 * c, 4);
           const __m512i b0 = _mm512_set1_epi32(a0);
-          #pragma GCC unroll 8
+#pragma GCC unroll 8
           for (int j = 0; j < NT; ++j) acc[j][i] = _mm512_dpbusd_epi32(acc[j][i], v[j], b0);
         }
       }
     }
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int j = 0; j < NT; ++j) {
       const __m512 sc = _mm512_load_ps(reinterpret_cast<const float*>(w + j * tstride + kWBytes));
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int i = 0; i < MB; ++i) {
         __m512i I = acc[j][i];
         if constexpr (!AFF) I = _mm512_sub_epi32(I, _mm512_set1_epi32(corr[i][g]));
@@ -461,34 +484,37 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
       }
     }
   }
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int j = 0; j < NT; ++j) {
     const int64_t n0 = (t + j) * kTile;
     const __mmask16 mask = n0 + kTile <= N ? __mmask16(0xFFFF) : __mmask16((1u << (N - n0)) - 1);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < MB; ++i) _mm512_mask_storeu_ps(y + (m0 + i) * N + n0, mask, accf[j][i]);
   }
 }
 
 using TileFn = void (*)(const QuantLinear&, const Acts&, int64_t, int64_t, float*, int64_t);
 
-template <int NT, bool NIB, bool AFF, int G>
+template <int NT, bool NIB, int PL, bool AFF, int G>
 TileFn pick_mb(int mb) {
   switch (mb) {
-    case 1: return tile_vnni<1, NT, NIB, AFF, G>;
-    case 2: return tile_vnni<2, NT, NIB, AFF, G>;
-    case 3: return tile_vnni<3, NT, NIB, AFF, G>;
-    default: return tile_vnni<4, NT, NIB, AFF, G>;
+    case 1: return tile_vnni<1, NT, NIB, PL, AFF, G>;
+    case 2: return tile_vnni<2, NT, NIB, PL, AFF, G>;
+    case 3: return tile_vnni<3, NT, NIB, PL, AFF, G>;
+    default: return tile_vnni<4, NT, NIB, PL, AFF, G>;
   }
 }
 
 template <int NT>
 TileFn pick_tile_nt(const QuantSpec& sp, int mb) {
-  if (sp.nib)
-    return sp.affine ? pick_mb<NT, true, true, 32>(mb) : pick_mb<NT, true, false, 32>(mb);
-  if (sp.G == 32)
-    return sp.affine ? pick_mb<NT, false, true, 32>(mb) : pick_mb<NT, false, false, 32>(mb);
-  return sp.affine ? pick_mb<NT, false, true, 16>(mb) : pick_mb<NT, false, false, 16>(mb);
+  if (!sp.nib) return pick_mb<NT, false, 0, false, 32>(mb);  // Q8_0, IQ4_NL
+  if (sp.G == 32) {
+    if (sp.planes == 0)
+      return sp.affine ? pick_mb<NT, true, 0, true, 32>(mb) : pick_mb<NT, true, 0, false, 32>(mb);
+    return sp.affine ? pick_mb<NT, true, 1, true, 32>(mb) : pick_mb<NT, true, 1, false, 32>(mb);
+  }
+  if (sp.planes == 2) return pick_mb<NT, true, 2, false, 16>(mb);  // Q6_K
+  return sp.affine ? pick_mb<NT, true, 0, true, 16>(mb) : pick_mb<NT, true, 0, false, 16>(mb);
 }
 
 // Tiles per kernel call (kNT) and the single-tile kernel for the remainder.
@@ -542,7 +568,7 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uin
   L->spec = sp;
   L->n_tiles = (N + kTile - 1) / kTile;
   L->n_groups = K / sp.G;
-  L->wbytes_group = sp.nib ? sp.G / 2 * kTile : sp.G * kTile;
+  L->wbytes_group = sp.nib ? sp.G / 2 * kTile + 2 * sp.G * sp.planes : sp.G * kTile;
   L->group_stride = L->wbytes_group + 64 + (sp.affine ? 64 : 0);
   const size_t total = size_t(L->n_tiles * L->n_groups * L->group_stride);
   L->packed.assign(total + 64, 0);
@@ -565,7 +591,12 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uin
         for (int k = 0; k < sp.G; ++k) {
           if (sp.nib) {
             const int c = k / 8, hi = (k % 8) / 4, bb = k % 4;
-            w[c * 64 + r * 4 + bb] |= uint8_t(cg[k] << (4 * hi));
+            w[c * 64 + r * 4 + bb] |= uint8_t((cg[k] & 0xF) << (4 * hi));
+            uint8_t* planes = w + sp.G / 2 * kTile;
+            for (int pl = 0; pl < sp.planes; ++pl)
+              if ((cg[k] >> (4 + pl)) & 1)
+                planes[8 * ((2 * c + hi) * sp.planes + pl) + (r * 4 + bb) / 8] |=
+                    uint8_t(1u << ((r * 4 + bb) % 8));
           } else {
             w[(k / 4) * 64 + r * 4 + (k % 4)] = cg[k];
           }
@@ -578,8 +609,10 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uin
   }
   L->wbytes = uint64_t(total);
   const bool vnni = simd::has_avx512_vnni();
-  L->kname = vnni ? (sp.nib ? "avx512vnni-int4x16" : "avx512vnni-int8x16")
-                  : (sp.nib ? "portable-int4x16" : "portable-int8x16");
+  static const char* const kNames[2][4] = {
+      {"portable-int8x16", "portable-int4x16", "portable-int4+1x16", "portable-int4+2x16"},
+      {"avx512vnni-int8x16", "avx512vnni-int4x16", "avx512vnni-int4+1x16", "avx512vnni-int4+2x16"}};
+  L->kname = kNames[vnni ? 1 : 0][sp.nib ? 1 + sp.planes : 0];
   return L;
 }
 

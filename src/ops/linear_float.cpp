@@ -99,7 +99,7 @@ AVX512F16 void tile_f32_512(const FloatLinear& L, const float* xs, int64_t t, in
   const int64_t K = L.K, N = L.N;
   const uint8_t* w = L.base() + t * L.tile_bytes;
   __m512 acc[MB];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int i = 0; i < MB; ++i) acc[i] = _mm512_setzero_ps();
   for (int64_t k = 0; k < K; ++k) {
     __m512 wv;
@@ -107,13 +107,13 @@ AVX512F16 void tile_f32_512(const FloatLinear& L, const float* xs, int64_t t, in
       wv = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(w + k * 32)));
     else
       wv = _mm512_load_ps(reinterpret_cast<const float*>(w + k * 64));
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < MB; ++i)
       acc[i] = _mm512_fmadd_ps(wv, _mm512_set1_ps(xs[(m0 + i) * K + k]), acc[i]);
   }
   const int64_t n0 = t * kTile;
   const __mmask16 mask = n0 + kTile <= N ? __mmask16(0xFFFF) : __mmask16((1u << (N - n0)) - 1);
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int i = 0; i < MB; ++i) _mm512_mask_storeu_ps(y + (m0 + i) * N + n0, mask, acc[i]);
 }
 
@@ -123,11 +123,11 @@ AVX512BF16 void tile_bf16_512(const FloatLinear& L, const uint16_t* xs, int64_t 
   const int64_t K = L.K, N = L.N;
   const uint8_t* w = L.base() + t * L.tile_bytes;
   __m512 acc[MB];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int i = 0; i < MB; ++i) acc[i] = _mm512_setzero_ps();
   for (int64_t p = 0; p < K / 2; ++p) {
     const __m512bh wv = (__m512bh)_mm512_load_si512(w + p * 64);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < MB; ++i) {
       int32_t pair;
       std::memcpy(&pair, xs + (m0 + i) * K + 2 * p, 4);
@@ -136,7 +136,7 @@ AVX512BF16 void tile_bf16_512(const FloatLinear& L, const uint16_t* xs, int64_t 
   }
   const int64_t n0 = t * kTile;
   const __mmask16 mask = n0 + kTile <= N ? __mmask16(0xFFFF) : __mmask16((1u << (N - n0)) - 1);
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int i = 0; i < MB; ++i) _mm512_mask_storeu_ps(y + (m0 + i) * N + n0, mask, acc[i]);
 }
 
