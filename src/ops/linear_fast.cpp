@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "ops/basic.hpp"
@@ -577,35 +578,59 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uin
   const uint64_t rb = row_bytes(type, K);
   const int bs = int(tr->block_size);
   const int gpb = bs / sp.G;  // groups per block
-  std::vector<uint8_t> codes(static_cast<size_t>(bs));
-  std::vector<float> s(static_cast<size_t>(gpb)), o(static_cast<size_t>(gpb));
-  for (int64_t n = 0; n < N; ++n) {
-    const int64_t t = n / kTile, r = n % kTile;
-    const uint8_t* row = data + uint64_t(n) * rb;
-    for (int64_t blk = 0; blk < K / bs; ++blk) {
-      decode_block(type, row + blk * tr->type_size, codes.data(), s.data(), o.data());
-      for (int gi = 0; gi < gpb; ++gi) {
-        const int64_t g = blk * gpb + gi;
-        uint8_t* w = base + (t * L->n_groups + g) * L->group_stride;
-        const uint8_t* cg = codes.data() + gi * sp.G;
-        for (int k = 0; k < sp.G; ++k) {
-          if (sp.nib) {
-            const int c = k / 8, hi = (k % 8) / 4, bb = k % 4;
-            w[c * 64 + r * 4 + bb] |= uint8_t((cg[k] & 0xF) << (4 * hi));
-            uint8_t* planes = w + sp.G / 2 * kTile;
-            for (int pl = 0; pl < sp.planes; ++pl)
-              if ((cg[k] >> (4 + pl)) & 1)
-                planes[8 * ((2 * c + hi) * sp.planes + pl) + (r * 4 + bb) / 8] |=
-                    uint8_t(1u << ((r * 4 + bb) % 8));
+  QuantLinear& Lr = *L;
+  // Rows of tiles [t0, t1): tiles are disjoint in the packed buffer, so threads can split them.
+  auto pack_tiles = [&, base](int64_t t0, int64_t t1) {
+    const int G = sp.G, P = sp.planes;
+    const bool nib = sp.nib;
+    std::vector<uint8_t> codes(static_cast<size_t>(bs));
+    std::vector<float> s(static_cast<size_t>(gpb)), o(static_cast<size_t>(gpb));
+    const int64_t n1 = std::min(N, t1 * kTile);
+    for (int64_t n = t0 * kTile; n < n1; ++n) {
+      const int64_t t = n / kTile, r = n % kTile;
+      const uint8_t* row = data + uint64_t(n) * rb;
+      for (int64_t blk = 0; blk < K / bs; ++blk) {
+        decode_block(type, row + blk * tr->type_size, codes.data(), s.data(), o.data());
+        for (int gi = 0; gi < gpb; ++gi) {
+          const int64_t g = blk * gpb + gi;
+          uint8_t* w = base + (t * Lr.n_groups + g) * Lr.group_stride;
+          const uint8_t* cg = codes.data() + gi * sp.G;
+          if (nib) {
+            uint8_t* planes = w + G / 2 * kTile;
+            for (int c = 0; c < G / 8; ++c) {
+              for (int bb = 0; bb < 4; ++bb)
+                w[c * 64 + r * 4 + bb] =
+                    uint8_t((cg[8 * c + bb] & 0xF) | ((cg[8 * c + 4 + bb] & 0xF) << 4));
+              // Row r owns bits 4r..4r+3 of each plane mask: one nibble of byte r/2.
+              for (int h = 0; h < 2; ++h)
+                for (int pl = 0; pl < P; ++pl) {
+                  unsigned bits = 0;
+                  for (int bb = 0; bb < 4; ++bb)
+                    bits |= unsigned((cg[8 * c + 4 * h + bb] >> (4 + pl)) & 1) << bb;
+                  planes[8 * ((2 * c + h) * P + pl) + r / 2] |= uint8_t(bits << (4 * (r % 2)));
+                }
+            }
           } else {
-            w[(k / 4) * 64 + r * 4 + (k % 4)] = cg[k];
+            for (int k = 0; k < sp.G; ++k) w[(k / 4) * 64 + r * 4 + (k % 4)] = cg[k];
           }
+          float* sc = reinterpret_cast<float*>(w + Lr.wbytes_group);
+          sc[r] = s[size_t(gi)];
+          if (sp.affine) sc[kTile + r] = o[size_t(gi)];
         }
-        float* sc = reinterpret_cast<float*>(w + L->wbytes_group);
-        sc[r] = s[size_t(gi)];
-        if (sp.affine) sc[kTile + r] = o[size_t(gi)];
       }
     }
+  };
+  // Packing runs once at load; big matrices use a few short-lived threads (not per token).
+  const int64_t n_tiles = L->n_tiles;
+  int n_threads = int(std::min<unsigned>(8, std::max(1u, std::thread::hardware_concurrency())));
+  if (N * K < (int64_t(1) << 20)) n_threads = 1;
+  if (n_threads == 1) {
+    pack_tiles(0, n_tiles);
+  } else {
+    std::vector<std::thread> th;
+    for (int i = 0; i < n_threads; ++i)
+      th.emplace_back(pack_tiles, n_tiles * i / n_threads, n_tiles * (i + 1) / n_threads);
+    for (auto& x : th) x.join();
   }
   L->wbytes = uint64_t(total);
   const bool vnni = simd::has_avx512_vnni();
