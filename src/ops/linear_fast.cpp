@@ -540,21 +540,27 @@ void QuantLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool)
   quantize_acts(spec, x, M, K, acts, pool);
   constexpr int kMB = 4;
   const bool vnni = !g_force_portable && simd::has_avx512_vnni();
+  // Cache blocking for M > 1: a block of kTB tiles (128 rows; ~160 KB of Q4 weights at K=2048)
+  // stays in L2 while every activation row streams past it, so weights come from DRAM once.
+  constexpr int64_t kTB = 8;
   pool.parallel_for(
       n_tiles,
       [&](int64_t t0, int64_t t1) {
-        for (int64_t m0 = 0; m0 < M; m0 += kMB) {
-          const int mb = int(std::min<int64_t>(kMB, M - m0));
+        for (int64_t tb = t0; tb < t1; tb += kTB) {
+          const int64_t te = std::min(t1, tb + kTB);
+          for (int64_t m0 = 0; m0 < M; m0 += kMB) {
+            const int mb = int(std::min<int64_t>(kMB, M - m0));
 #if LLMKIT_X86
-          if (vnni) {
-            TileFn pair = pick_tile(spec, mb, true), one = pick_tile(spec, mb, false);
-            int64_t t = t0;
-            for (; t + kNT <= t1; t += kNT) pair(*this, acts, t, m0, y, N);
-            for (; t < t1; ++t) one(*this, acts, t, m0, y, N);
-            continue;
-          }
+            if (vnni) {
+              TileFn pair = pick_tile(spec, mb, true), one = pick_tile(spec, mb, false);
+              int64_t t = tb;
+              for (; t + kNT <= te; t += kNT) pair(*this, acts, t, m0, y, N);
+              for (; t < te; ++t) one(*this, acts, t, m0, y, N);
+              continue;
+            }
 #endif
-          for (int64_t t = t0; t < t1; ++t) tile_portable(*this, acts, t, m0, mb, y, N);
+            for (int64_t t = tb; t < te; ++t) tile_portable(*this, acts, t, m0, mb, y, N);
+          }
         }
       },
       threads_for(M, N, K), /*grain=*/2);
