@@ -70,11 +70,12 @@ std::string ids_str(const std::vector<int32_t>& ids) {
 // Encodes TEXT with the model plus a minimal stand-in for the facade's added-token splitting:
 // non-special added tokens (HF "added_tokens" with special=false, GGUF user-defined tokens) are
 // matched leftmost-longest and emitted as is; special tokens are not parsed (as in the vectors).
-std::vector<int32_t> encode(const TokenizerModel& m, const std::string& text) {
+std::vector<int32_t> encode(const TokenizerModel& m, const std::string& text,
+                            bool parse_special = false) {
   std::vector<int32_t> ids;
   std::vector<const tok::AddedToken*> user;
   for (const auto& a : m.added_tokens())
-    if (!a.special) user.push_back(&a);
+    if (!a.special || parse_special) user.push_back(&a);
   size_t seg = 0;
   auto flush = [&](size_t end) {
     if (end > seg) {
@@ -139,6 +140,78 @@ std::unique_ptr<TokenizerModel> json_model(const std::string& dir) {
   auto m = tok::load_tokenizer_json(dir + "/tokenizer.json", cfg);
   REQUIRE_MESSAGE(m.is_ok(), m.status().to_string());
   return std::move(m).value();
+}
+
+// ortx-llama2 ships with U+00A0 replaced by plain spaces in four pieces (fixtures/README.md). In a
+// Replace(" " -> "▁") vocabulary a plain space can never be produced, so every plain space in a
+// piece is a damaged U+00A0: restore them, as tools/gen_tokenizer_goldens.py does for HF.
+std::string repair_ortx_llama2(const std::string& text) {
+  auto j = nlohmann::json::parse(text);
+  auto fix = [](std::string s) {
+    std::string o;
+    for (char c : s) {
+      if (c == ' ') o += "\xC2\xA0";
+      else o.push_back(c);
+    }
+    return o;
+  };
+  nlohmann::json vocab = nlohmann::json::object();
+  for (auto it = j["model"]["vocab"].begin(); it != j["model"]["vocab"].end(); ++it)
+    vocab[fix(it.key())] = it.value();
+  j["model"]["vocab"] = vocab;
+  nlohmann::json merges = nlohmann::json::array();
+  for (const auto& m : j["model"]["merges"]) {
+    std::string s = m.get<std::string>();
+    size_t sp = s.find(' ');
+    if (s.find(' ', sp + 1) != std::string::npos) {
+      for (size_t k = 1; k + 1 < s.size(); ++k) {
+        if (s[k] != ' ') continue;
+        std::string a = fix(s.substr(0, k)), b = fix(s.substr(k + 1));
+        if (vocab.contains(a) && vocab.contains(b)) sp = k;
+      }
+    }
+    merges.push_back(nlohmann::json::array({fix(s.substr(0, sp)), fix(s.substr(sp + 1))}));
+  }
+  j["model"]["merges"] = merges;
+  return j.dump();
+}
+
+// Checks one tests/golden/tokenizer_goldens_NAME.json against M; returns mismatches.
+size_t run_goldens(const TokenizerModel& m, const std::string& golden_path) {
+  auto j = nlohmann::json::parse(read_all(golden_path));
+  size_t bad = 0, n = 0, rt = 0;
+  // HF matches `normalized` special tokens inside the normalized text (Llama 2's <s> swallows the
+  // surrounding U+2581); that is the facade's splitting, not this model's: only checked there.
+  bool check_special = true;
+  for (const auto& a : m.added_tokens())
+    if (a.special && a.normalized) check_special = false;
+  if (!check_special) MESSAGE(golden_path << ": normalized special tokens, ids_special not checked");
+  for (const auto& c : j["cases"]) {
+    const std::string text = c["text"].get<std::string>();
+    const auto want = c["ids"].get<std::vector<int32_t>>();
+    const auto want_sp = c["ids_special"].get<std::vector<int32_t>>();
+    auto got = encode(m, text, false);
+    auto got_sp = encode(m, text, true);
+    ++n;
+    if (got != want || (check_special && got_sp != want_sp)) {
+      ++bad;
+      MESSAGE(golden_path << " case " << tok::quote_piece(text) << "\n expected" << ids_str(want)
+                          << "\n got     " << ids_str(got) << "\n expected(special)"
+                          << ids_str(want_sp) << "\n got     (special)" << ids_str(got_sp));
+    }
+    if (c["roundtrip"].get<bool>()) {
+      ++rt;
+      std::string d = decode(m, want);
+      if (d != text) {
+        ++bad;
+        MESSAGE(golden_path << " decode mismatch for " << tok::quote_piece(text) << ": got "
+                            << tok::quote_piece(d));
+      }
+    }
+  }
+  MESSAGE(golden_path << ": " << n << " cases, " << rt << " round-trips checked");
+  REQUIRE(n > 0);
+  return bad;
 }
 
 }  // namespace
@@ -273,6 +346,45 @@ TEST_CASE("tokenizer.json vectors (llama.cpp test sets run with HF tokenizer fil
       CHECK(run_vectors(*m, test::fixture(c.vectors)) == 0);
     }
   }
+}
+
+TEST_CASE("tokenizer.json goldens (HF tokenizers on tests/golden/tokenizer_corpus.txt)") {
+  if (!test::have_fixtures()) {
+    MESSAGE("fixtures absent, skipping");
+    return;
+  }
+  const std::string golden = std::string(LLMKIT_SOURCE_DIR) + "/tests/golden/";
+  for (const char* name : {"llama3", "qwen3", "llama2", "phi3", "falcon"}) {
+    SUBCASE(name) {
+      auto j = nlohmann::json::parse(read_all(golden + "tokenizer_goldens_" + name + ".json"));
+      const std::string tj = test::fixture(j["tokenizer"].get<std::string>());
+      const std::string cfg_rel = j["config"].get<std::string>();
+      std::string text = read_all(tj);
+      if (std::string(name) == "llama2") text = repair_ortx_llama2(text);
+      std::string cfg = cfg_rel.empty() ? std::string() : read_all(test::fixture(cfg_rel));
+      auto m = tok::parse_tokenizer_json(text, tj, cfg);
+      REQUIRE_MESSAGE(m.is_ok(), m.status().to_string());
+      CHECK(run_goldens(**m, golden + "tokenizer_goldens_" + name + ".json") == 0);
+    }
+  }
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("bigmodel") {
+
+TEST_CASE("SmolLM2 GGUF vocabulary: smollm vectors and llama.cpp goldens") {
+  const std::string path = test::cached_model("SmolLM2-135M-Instruct.Q4_1.gguf");
+  if (!test::exists(path)) {
+    MESSAGE("SmolLM2 GGUF absent (" << path << "), skipping");
+    return;
+  }
+  auto m = gguf_model(path);
+  CHECK(m->kind() == "bpe");
+  if (test::have_fixtures())
+    CHECK(run_vectors(*m, test::fixture("vocab/more/extra-pr-branches/ggml-vocab-smollm.gguf")) == 0);
+  CHECK(run_goldens(*m, std::string(LLMKIT_SOURCE_DIR) +
+                            "/tests/golden/tokenizer_goldens_smollm2.json") == 0);
 }
 
 }  // TEST_SUITE
