@@ -94,58 +94,92 @@ void tile_portable(const FloatLinear& L, const FloatActs& a, const float* x, int
 #define AVX512F16 __attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c")))
 #define AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,fma,avx512bf16")))
 
-template <int MB, bool F16>
+// NT tiles × MB activation rows per call: NT·MB independent accumulator chains hide FMA latency.
+template <int MB, int NT, bool F16>
 AVX512F16 void tile_f32_512(const FloatLinear& L, const float* xs, int64_t t, int64_t m0, float* y) {
   const int64_t K = L.K, N = L.N;
   const uint8_t* w = L.base() + t * L.tile_bytes;
-  __m512 acc[MB];
+  __m512 acc[NT][MB];
 #pragma GCC unroll 8
-  for (int i = 0; i < MB; ++i) acc[i] = _mm512_setzero_ps();
+  for (int j = 0; j < NT; ++j)
+#pragma GCC unroll 8
+    for (int i = 0; i < MB; ++i) acc[j][i] = _mm512_setzero_ps();
   for (int64_t k = 0; k < K; ++k) {
-    __m512 wv;
-    if constexpr (F16)
-      wv = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(w + k * 32)));
-    else
-      wv = _mm512_load_ps(reinterpret_cast<const float*>(w + k * 64));
+    __m512 wv[NT];
 #pragma GCC unroll 8
-    for (int i = 0; i < MB; ++i)
-      acc[i] = _mm512_fmadd_ps(wv, _mm512_set1_ps(xs[(m0 + i) * K + k]), acc[i]);
+    for (int j = 0; j < NT; ++j) {
+      const uint8_t* wj = w + j * L.tile_bytes;
+      if constexpr (F16)
+        wv[j] = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(wj + k * 32)));
+      else
+        wv[j] = _mm512_load_ps(reinterpret_cast<const float*>(wj + k * 64));
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < MB; ++i) {
+      const __m512 xv = _mm512_set1_ps(xs[(m0 + i) * K + k]);
+#pragma GCC unroll 8
+      for (int j = 0; j < NT; ++j) acc[j][i] = _mm512_fmadd_ps(wv[j], xv, acc[j][i]);
+    }
   }
-  const int64_t n0 = t * kTile;
-  const __mmask16 mask = n0 + kTile <= N ? __mmask16(0xFFFF) : __mmask16((1u << (N - n0)) - 1);
 #pragma GCC unroll 8
-  for (int i = 0; i < MB; ++i) _mm512_mask_storeu_ps(y + (m0 + i) * N + n0, mask, acc[i]);
+  for (int j = 0; j < NT; ++j) {
+    const int64_t n0 = (t + j) * kTile;
+    const __mmask16 mask = n0 + kTile <= N ? __mmask16(0xFFFF) : __mmask16((1u << (N - n0)) - 1);
+#pragma GCC unroll 8
+    for (int i = 0; i < MB; ++i) _mm512_mask_storeu_ps(y + (m0 + i) * N + n0, mask, acc[j][i]);
+  }
 }
 
-template <int MB>
+template <int MB, int NT>
 AVX512BF16 void tile_bf16_512(const FloatLinear& L, const uint16_t* xs, int64_t t, int64_t m0,
                               float* y) {
   const int64_t K = L.K, N = L.N;
   const uint8_t* w = L.base() + t * L.tile_bytes;
-  __m512 acc[MB];
+  __m512 acc[NT][MB];
 #pragma GCC unroll 8
-  for (int i = 0; i < MB; ++i) acc[i] = _mm512_setzero_ps();
+  for (int j = 0; j < NT; ++j)
+#pragma GCC unroll 8
+    for (int i = 0; i < MB; ++i) acc[j][i] = _mm512_setzero_ps();
   for (int64_t p = 0; p < K / 2; ++p) {
-    const __m512bh wv = (__m512bh)_mm512_load_si512(w + p * 64);
+    __m512bh wv[NT];
+#pragma GCC unroll 8
+    for (int j = 0; j < NT; ++j)
+      wv[j] = (__m512bh)_mm512_load_si512(w + j * L.tile_bytes + p * 64);
 #pragma GCC unroll 8
     for (int i = 0; i < MB; ++i) {
       int32_t pair;
       std::memcpy(&pair, xs + (m0 + i) * K + 2 * p, 4);
-      acc[i] = _mm512_dpbf16_ps(acc[i], wv, (__m512bh)_mm512_set1_epi32(pair));
+      const __m512bh xv = (__m512bh)_mm512_set1_epi32(pair);
+#pragma GCC unroll 8
+      for (int j = 0; j < NT; ++j) acc[j][i] = _mm512_dpbf16_ps(acc[j][i], wv[j], xv);
     }
   }
-  const int64_t n0 = t * kTile;
-  const __mmask16 mask = n0 + kTile <= N ? __mmask16(0xFFFF) : __mmask16((1u << (N - n0)) - 1);
 #pragma GCC unroll 8
-  for (int i = 0; i < MB; ++i) _mm512_mask_storeu_ps(y + (m0 + i) * N + n0, mask, acc[i]);
+  for (int j = 0; j < NT; ++j) {
+    const int64_t n0 = (t + j) * kTile;
+    const __mmask16 mask = n0 + kTile <= N ? __mmask16(0xFFFF) : __mmask16((1u << (N - n0)) - 1);
+#pragma GCC unroll 8
+    for (int i = 0; i < MB; ++i) _mm512_mask_storeu_ps(y + (m0 + i) * N + n0, mask, acc[j][i]);
+  }
 }
 
-template <int MB>
+template <int MB, int NT>
 void run_tile_512(const FloatLinear& L, const FloatActs& a, const float* x, int64_t t, int64_t m0,
                   float* y) {
-  if (L.type == TensorType::F32) return tile_f32_512<MB, false>(L, x, t, m0, y);
-  if (L.type == TensorType::F16) return tile_f32_512<MB, true>(L, a.f.data(), t, m0, y);
-  return tile_bf16_512<MB>(L, a.b.data(), t, m0, y);
+  if (L.type == TensorType::F32) return tile_f32_512<MB, NT, false>(L, x, t, m0, y);
+  if (L.type == TensorType::F16) return tile_f32_512<MB, NT, true>(L, a.f.data(), t, m0, y);
+  return tile_bf16_512<MB, NT>(L, a.b.data(), t, m0, y);
+}
+
+template <int NT>
+void run_tiles_512(const FloatLinear& L, const FloatActs& a, const float* x, int64_t t, int64_t m0,
+                   int mb, float* y) {
+  switch (mb) {
+    case 1: return run_tile_512<1, NT>(L, a, x, t, m0, y);
+    case 2: return run_tile_512<2, NT>(L, a, x, t, m0, y);
+    case 3: return run_tile_512<3, NT>(L, a, x, t, m0, y);
+    default: return run_tile_512<4, NT>(L, a, x, t, m0, y);
+  }
 }
 #endif
 
@@ -162,28 +196,30 @@ void FloatLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool)
   bool simd = !fast_linear_portable_forced() && simd::has_avx512_vnni();
   if (type == TensorType::BF16) simd = simd && simd::has_avx512_bf16();
   const int64_t work = M * N * K;
+  // Cache blocking (see linear_fast.cpp): ~256 KB of weight tiles stay in L2 across all M rows.
+  const int64_t tb_tiles = std::max<int64_t>(2, (int64_t(256) << 10) / tile_bytes);
   pool.parallel_for(
       n_tiles,
       [&](int64_t t0, int64_t t1) {
         constexpr int kMB = 4;
-        for (int64_t m0 = 0; m0 < M; m0 += kMB) {
-          const int mb = int(std::min<int64_t>(kMB, M - m0));
+        for (int64_t tb = t0; tb < t1; tb += tb_tiles) {
+          const int64_t te = std::min(t1, tb + tb_tiles);
+          for (int64_t m0 = 0; m0 < M; m0 += kMB) {
+            const int mb = int(std::min<int64_t>(kMB, M - m0));
 #if LLMKIT_X86
-          if (simd) {
-            for (int64_t t = t0; t < t1; ++t) switch (mb) {
-                case 1: run_tile_512<1>(*this, acts, x, t, m0, y); break;
-                case 2: run_tile_512<2>(*this, acts, x, t, m0, y); break;
-                case 3: run_tile_512<3>(*this, acts, x, t, m0, y); break;
-                default: run_tile_512<4>(*this, acts, x, t, m0, y); break;
-              }
-            continue;
-          }
+            if (simd) {
+              int64_t t = tb;
+              for (; t + 2 <= te; t += 2) run_tiles_512<2>(*this, acts, x, t, m0, mb, y);
+              for (; t < te; ++t) run_tiles_512<1>(*this, acts, x, t, m0, mb, y);
+              continue;
+            }
 #endif
-          for (int64_t t = t0; t < t1; ++t)
-            for (int i = 0; i < mb; ++i) tile_portable(*this, acts, x, t, m0 + i, y);
+            for (int64_t t = tb; t < te; ++t)
+              for (int i = 0; i < mb; ++i) tile_portable(*this, acts, x, t, m0 + i, y);
+          }
         }
       },
-      work < (int64_t(1) << 17) ? 1 : 0);
+      work < (int64_t(1) << 17) ? 1 : 0, /*grain=*/2);
 }
 
 }  // namespace
