@@ -46,6 +46,9 @@ def main() -> int:
             if r:
                 ax.annotate(f"{r:.2f}×", (b.get_x() + b.get_width() / 2, b.get_height()), ha="center",
                             va="bottom", fontsize=8)
+        vals = [v for v in ll + lk if v > 0]
+        if vals and max(vals) / min(vals) > 20:  # models span orders of magnitude: log scale
+            ax.set_yscale("log")
         ax.set_xticks(list(xs))
         ax.set_xticklabels(labels, fontsize=7)
         ax.set_ylabel("tokens / s")
