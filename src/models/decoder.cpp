@@ -219,6 +219,7 @@ Status Decoder::prepare_scratch(Scratch& s, int32_t max_tokens, uint32_t n_ctx, 
     s.up.assign(M * F, 0.0f);
     s.scores.assign(static_cast<size_t>(std::max(1, n_threads)) * n_ctx, 0.0f);
     s.head_buf.assign(2ull * n_ctx * kvd, 0.0f);  // converted K and V rows of one layer
+    s.head_q.assign(static_cast<size_t>(std::max(1, n_threads)) * hp_.head_dim, 0.0f);
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::kOutOfMemory, "session scratch: allocation failed");
   }
@@ -313,6 +314,7 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
     const float* K = cache.rows_f32(false, il, first, last + 1, s.head_buf.data());
     const float* V = cache.rows_f32(true, il, first, last + 1, s.head_buf.data() + size_t(n_rows) * kvd);
     const int64_t group = H / Hkv;
+    const bool f16_cache = cache.type() == runtime::KvType::kF16;
     const int64_t n_tasks = M * H;
     pool.run_on_threads([&](int t, int n_used) {
       float* sc = &s.scores[static_cast<size_t>(t) * cache.n_ctx()];
@@ -323,6 +325,13 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
         int32_t j0 = first;
         if (L.sliding && hp_.sliding_window > 0) j0 = std::max<int32_t>(first, pos - int32_t(hp_.sliding_window) + 1);
         const float* q = &s.q[i * qd + h * hd];
+        float* qh = &s.head_q[static_cast<size_t>(t) * hd];
+        if (f16_cache) {
+          // llama.cpp multiplies an f16 cache with q rounded to f16 (and rounds the probabilities
+          // to f16 for the V product); doing the same keeps greedy decoding on llama.cpp's path.
+          for (int64_t c = 0; c < hd; ++c) qh[c] = runtime::f16_to_f32(runtime::f32_to_f16(q[c]));
+          q = qh;
+        }
         float mx = -INFINITY;
         for (int32_t j = j0; j <= pos; ++j) {
           const float v = dot(q, K + int64_t(j - first) * kvd + kvh * hd, hd) * attn_scale_;
@@ -339,7 +348,8 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
         float* out = &s.att[i * qd + h * hd];
         std::fill(out, out + hd, 0.0f);
         for (int32_t j = j0; j <= pos; ++j) {
-          const float p = sc[j - j0] * inv;
+          float p = sc[j - j0] * inv;
+          if (f16_cache) p = runtime::f16_to_f32(runtime::f32_to_f16(p));
           const float* vr = V + int64_t(j - first) * kvd + kvh * hd;
           for (int64_t c = 0; c < hd; ++c) out[c] += p * vr[c];
         }

@@ -43,7 +43,8 @@ struct Scratch {
   int32_t capacity = 0;  // tokens
   std::vector<float> x, h, q, k, v, att, o, gate, up;
   std::vector<float> scores;  // [n_threads, n_ctx] attention rows
-  std::vector<float> head_buf;  // [n_threads, 2 * head_dim] K/V row conversion buffers
+  std::vector<float> head_buf;  // [2, n_ctx, kv_dim] K/V rows of one layer converted to f32
+  std::vector<float> head_q;    // [n_threads, head_dim] f16-rounded query
 };
 
 struct ForwardRequest {
