@@ -388,3 +388,175 @@ TEST_CASE("SmolLM2 GGUF vocabulary: smollm vectors and llama.cpp goldens") {
 }
 
 }  // TEST_SUITE
+
+namespace {
+
+// A tiny character-level BPE in tokenizer.json form; PRE / NORM / MODEL_EXTRA are spliced in.
+std::string tiny_json(const std::string& pre, const std::string& model_extra = "",
+                      const std::string& norm = "null") {
+  return R"({"version":"1.0","added_tokens":[],"normalizer":)" + norm +
+         R"(,"pre_tokenizer":)" + pre +
+         R"(,"post_processor":null,"decoder":null,"model":{"type":"BPE",)"
+         R"("vocab":{"a":0,"b":1,"-":2,"a-":3,"-b":4,"a-b":5,"--":6,"<unk>":7,"<0xC3>":8,)"
+         R"("<0xA9>":9,"\u2581":10,"\u2581a":11},)"
+         R"("merges":["a -","- b","a- b","- -","\u2581 a"],"unk_token":"<unk>","fuse_unk":true,)"
+         R"("byte_fallback":true)" +
+         model_extra + "}}";
+}
+
+std::vector<std::vector<int32_t>> encode_all(const TokenizerModel& m,
+                                             const std::vector<std::string>& texts) {
+  std::vector<std::vector<int32_t>> r;
+  for (const auto& t : texts) r.push_back(encode(m, t));
+  return r;
+}
+
+Status parse_error(const std::string& json, const std::string& cfg = "") {
+  auto m = tok::parse_tokenizer_json(json, "t.json", cfg);
+  REQUIRE_FALSE(m.is_ok());
+  return m.status();
+}
+
+}  // namespace
+
+TEST_SUITE("tokenizer_bpe") {
+
+// Expected ids below were produced by HF tokenizers 0.23.3 on the same JSON (Tokenizer.from_str).
+TEST_CASE("Split behaviors, byte fallback, fuse_unk and Metaspace follow HF tokenizers") {
+  const std::vector<std::string> texts = {"a-b", "a--b", "-a-", "ab--"};
+  using V = std::vector<std::vector<int32_t>>;
+  struct Case {
+    const char* behavior;
+    bool invert;
+    V want;
+  };
+  const Case cases[] = {
+      {"Isolated", false, V{{0, 2, 1}, {0, 2, 2, 1}, {2, 0, 2}, {0, 1, 2, 2}}},
+      {"Removed", false, V{{0, 1}, {0, 1}, {0}, {0, 1}}},
+      {"Removed", true, V{{2}, {2, 2}, {2, 2}, {2, 2}}},
+      {"MergedWithPrevious", false, V{{3, 1}, {3, 2, 1}, {2, 3}, {0, 1, 2, 2}}},
+      {"MergedWithPrevious", true, V{{0, 4}, {0, 2, 4}, {2, 0, 2}, {0, 1, 2, 2}}},
+      {"MergedWithNext", false, V{{0, 4}, {0, 2, 4}, {2, 0, 2}, {0, 1, 2, 2}}},
+      {"MergedWithNext", true, V{{3, 1}, {3, 2, 1}, {2, 3}, {0, 1, 2, 2}}},
+      {"Contiguous", false, V{{0, 2, 1}, {0, 6, 1}, {2, 0, 2}, {0, 1, 6}}},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.behavior);
+    CAPTURE(c.invert);
+    auto m = tok::parse_tokenizer_json(
+        tiny_json(std::string(R"({"type":"Split","pattern":{"String":"-"},"behavior":")") +
+                  c.behavior + R"(","invert":)" + (c.invert ? "true" : "false") + "}"),
+        "tiny");
+    REQUIRE_MESSAGE(m.is_ok(), m.status().to_string());
+    CHECK(encode_all(**m, texts) == c.want);
+  }
+  auto nopre = tok::parse_tokenizer_json(tiny_json("null"), "tiny");
+  REQUIRE(nopre.is_ok());
+  CHECK(encode_all(**nopre, {"a-b", "\xC3\xA9", "xyz a", "\xE1\xBA\x9E"}) ==
+        V{{5}, {8, 9}, {7, 0}, {7}});
+  auto nofb = tok::parse_tokenizer_json(tiny_json("null", R"(,"byte_fallback":false)"), "tiny");
+  // A duplicate key: nlohmann keeps the last value, as serde does for HF.
+  REQUIRE(nofb.is_ok());
+  CHECK(encode_all(**nofb, {"a-b", "\xC3\xA9", "xyz\xC3\xA9 a"}) == V{{5}, {7}, {7, 0}});
+  auto ms = tok::parse_tokenizer_json(
+      tiny_json(R"({"type":"Metaspace","replacement":"\u2581","prepend_scheme":"first","split":true})"),
+      "tiny");
+  REQUIRE(ms.is_ok());
+  CHECK(encode_all(**ms, {"a a", "a"}) == V{{11, 11}, {11}});
+  std::vector<int32_t> ids;
+  REQUIRE((*ms)->encode("a", /*at_start=*/false, ids).is_ok());
+  CHECK(ids == std::vector<int32_t>{0});  // "first": no prepend after a special token
+}
+
+TEST_CASE("malformed tokenizer.json gives errors naming the JSON path") {
+  auto has = [](const Status& s, const std::string& what) {
+    CAPTURE(s.to_string());
+    CHECK(s.message().find(what) != std::string::npos);
+    CHECK(s.message().find("t.json") != std::string::npos);
+  };
+  has(parse_error("{\"model\": "), "invalid JSON at byte");
+  has(parse_error("[1,2]"), "(root): expected an object");
+  has(parse_error("{}"), "model: missing");
+  has(parse_error(R"({"model":{"type":"Unigram","vocab":[]}})"), "model.type");
+  CHECK(parse_error(R"({"model":{"type":"Unigram","vocab":[]}})").code() ==
+        StatusCode::kUnsupported);
+  has(parse_error(R"({"model":{"type":"BPE","vocab":[],"merges":[]}})"),
+      "model.vocab: expected an object, got an array");
+  has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":"x"},"merges":[]}})"),
+      "model.vocab['a']: expected an integer, got a string");
+  has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0,"b":0},"merges":[]}})"),
+      "is also used by");
+  has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0}}})"), "model.merges: missing");
+  has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0},"merges":["a q"]}})"),
+      "merges[0] ('a' 'q'): piece 'q' is not in the vocabulary");
+  has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0,"aa":1},"merges":["a a", 7]}})"),
+      "model.merges[1]: expected a string or a pair of strings, got an integer");
+  has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0},"merges":["aa"]}})"),
+      "model.merges[0]: 'aa' is not of the form");
+  has(parse_error("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"\xFF\":0},\"merges\":[]}}"),
+      "invalid JSON");
+  has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":99999999999},"merges":[]}})"),
+      "out of range");
+  has(parse_error(R"({"added_tokens":{},"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})"),
+      "added_tokens: expected an array");
+  has(parse_error(R"({"added_tokens":[{"id":"x","content":"a"}],"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})"),
+      "added_tokens[0].id");
+  has(parse_error(R"({"pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"Bogus"}]},"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})"),
+      "pre_tokenizer.pretokenizers[0].type: pre-tokenizer 'Bogus' is not supported");
+  has(parse_error(R"({"pre_tokenizer":{"type":"Split","pattern":{"Regex":"(unclosed"},"behavior":"Isolated"},"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})"),
+      "cannot compile regex");
+  has(parse_error(R"({"normalizer":{"type":"NFKC"},"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})"),
+      "normalizer.type: normalizer 'NFKC' is not supported");
+  has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0},"merges":[],"byte_fallback":"yes"}})"),
+      "model.byte_fallback: expected a boolean, got a string");
+  has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})", "[]"),
+      "tokenizer_config.json (root): expected an object");
+  auto missing = tok::load_tokenizer_json("/nonexistent/tokenizer.json", "");
+  CHECK(missing.status().code() == StatusCode::kNotFound);
+}
+
+TEST_CASE("concurrent encode gives the same ids as sequential encode") {
+  if (!test::have_fixtures()) {
+    MESSAGE("fixtures absent, skipping");
+    return;
+  }
+  auto m = json_model(test::fixture("tokenizers/hf-llama3-lenml"));
+  const std::string corpus = read_all(std::string(LLMKIT_SOURCE_DIR) + "/tests/golden/tokenizer_corpus.txt");
+  std::vector<int32_t> want;
+  REQUIRE(m->encode(corpus, true, want).is_ok());
+  std::vector<std::vector<int32_t>> got(4);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < 4; ++t)
+    pool.emplace_back([&, t] {
+      for (int r = 0; r < 5; ++r) {
+        got[size_t(t)].clear();
+        if (!m->encode(corpus, true, got[size_t(t)]).is_ok()) return;
+      }
+    });
+  for (auto& th : pool) th.join();
+  for (const auto& g : got) CHECK(g == want);
+}
+
+TEST_CASE("a huge unsplit segment stays fast (heap merge path) and round-trips") {
+  if (!test::have_fixtures()) {
+    MESSAGE("fixtures absent, skipping");
+    return;
+  }
+  auto m = json_model(test::fixture("tokenizers/ortx-phi-3"));
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += "hello world ";
+  std::vector<int32_t> ids;
+  REQUIRE(m->encode(text, true, ids).is_ok());
+  CHECK(ids.size() == 40001);  // "\u2581hello" "\u2581world" x 20000, then a final "\u2581"
+  CHECK(decode(*m, ids) == text);
+  // Long whitespace / digit runs through the regex path.
+  auto l3 = json_model(test::fixture("tokenizers/hf-llama3-lenml"));
+  std::string ws(200000, ' ');
+  ws += "x";
+  ws += std::string(100000, '7');
+  ids.clear();
+  REQUIRE(l3->encode(ws, true, ids).is_ok());
+  CHECK(decode(*l3, ids) == ws);
+}
+
+}  // TEST_SUITE
