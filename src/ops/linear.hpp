@@ -6,13 +6,23 @@
 // Backends:
 //  - kReference: plain C++; dequantizes each weight row on the fly (bit-exact with
 //    gguf.quants) and accumulates in double. Slow; this is the parity reference.
-//  - kFast: weights are repacked ONCE at creation into a row-interleaved integer layout
-//    (lossless for every quantized type) and multiplied with int8 VNNI dot products against
-//    activations quantized per block like llama.cpp does (Q8_0 for Q4_0/Q5_0/Q8_0/IQ4_NL/MXFP4,
-//    Q8_1 for Q4_1/Q5_1, Q8_K for K-quants), so numerics stay close to llama.cpp. F16/BF16/F32
-//    weights: F16/BF16 activations with f32 accumulation (again llama.cpp's choice). AVX-512
-//    kernels are picked at run time (one binary still runs on AVX2-only CPUs through a portable
-//    fallback with the same arithmetic).
+//  - kFast: weights are repacked ONCE at creation into 16-row interleaved tiles (lossless for
+//    every type: 4-bit nibbles plus 1-2 bit planes for 5/6-bit codes, 8-bit codes for Q8_0 and
+//    IQ4_NL, f32 per-group scales/offsets computed exactly as dequantize_row does) and multiplied
+//    with int8 VNNI dot products (vpdpbusd) against activations quantized per block the way
+//    llama.cpp's x86 path does: Q8_0 (per 32, f16 scale) for Q4_0/Q5_0/Q8_0/IQ4_NL/MXFP4, Q8_1
+//    (Q8_0 plus an f16 d·Σq) for Q4_1/Q5_1, Q8_K (per 256, f32 scale) for Q2_K..Q6_K. Integer
+//    sums are exact; so the only deviation from kReference is the activation rounding.
+//    F32/F16/BF16 weights: f32 FMA with activations rounded to f16 / bf16 for F16 / BF16 weights
+//    (llama.cpp's vec_dot_type), vdpbf16ps for BF16. AVX-512 kernels are chosen at run time;
+//    CPUs without AVX-512 VNNI (/BF16) use portable kernels with the same arithmetic (bit-identical
+//    results, much slower). Types without a fast kernel fall back to the reference kernel.
+//
+// Parity (tests/test_ops_linear.cpp, real GGUF tensors, M = 1, 3, 4, 7):
+//  - quantized: |y_fast - y_ref| <= (0.5/127)·Σ_k |w_k|·amax(activation block of k) + 1e-5·Σ|x·w|
+//    (half an int8 step per activation); exact up to 1e-5·Σ|x·w| when activations are int8 codes.
+//  - F32: 1e-5·Σ|x·w|; F16: (2^-11 + 1e-5)·Σ|x·w|; BF16: (2^-8 + 1e-5)·Σ|x·w|.
+//  - portable kernels == AVX-512 kernels bit for bit.
 //
 // Thread-safety: a PackedLinear is immutable after create(); forward() may be called from several
 // threads at once only with different ThreadPools (it uses small thread-local scratch).
