@@ -120,6 +120,73 @@ void quantize_q8_k_row(const float* x, int64_t K, int G, int zp, int8_t* q, floa
   }
 }
 
+#if LLMKIT_X86
+#define VNNI_Q __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+// AVX-512 twins of the two quantizers above: same float products, same round-half-even
+// (vcvtps2dq under the default MXCSR), same integer sums — bit-identical outputs.
+VNNI_Q void quantize_q8_0_row_512(const float* x, int64_t K, int zp, bool q8_1, int8_t* q,
+                                  float* da, int32_t* corr, float* sa) {
+  const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7FFFFFFF));
+  for (int64_t b = 0; b < K / 32; ++b) {
+    const __m512 v0 = _mm512_loadu_ps(x + b * 32), v1 = _mm512_loadu_ps(x + b * 32 + 16);
+    const float amax = _mm512_reduce_max_ps(
+        _mm512_max_ps(_mm512_and_ps(v0, absmask), _mm512_and_ps(v1, absmask)));
+    const float d = amax / 127.f;
+    const float id = amax != 0.f ? 127.f / amax : 0.f;
+    const __m512 idv = _mm512_set1_ps(id);
+    const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, idv));
+    const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, idv));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32), _mm512_cvtsepi32_epi8(q0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32 + 16), _mm512_cvtsepi32_epi8(q1));
+    const int32_t isum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+    da[b] = fp16_round(d);
+    corr[b] = zp * isum;
+    sa[b] = q8_1 ? fp16_round(d * float(isum)) : da[b] * float(isum);
+  }
+}
+
+VNNI_Q void quantize_q8_k_row_512(const float* x, int64_t K, int G, int zp, int8_t* q, float* da,
+                                  int32_t* corr, float* sa) {
+  const int gpb = 256 / G;
+  const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7FFFFFFF));
+  for (int64_t b = 0; b < K / 256; ++b) {
+    const float* xb = x + b * 256;
+    __m512 m = _mm512_setzero_ps();
+    for (int j = 0; j < 256; j += 16) m = _mm512_max_ps(m, _mm512_and_ps(_mm512_loadu_ps(xb + j), absmask));
+    const float amax = _mm512_reduce_max_ps(m);
+    float d = 0.f;
+    if (amax == 0.f) {
+      std::memset(q + b * 256, 0, 256);
+    } else {
+      float mx = 0.f;  // the first element whose |x| is amax, with its sign (as the scalar loop)
+      for (int j = 0; j < 256; ++j)
+        if (std::fabs(xb[j]) == amax) {
+          mx = xb[j];
+          break;
+        }
+      const float iscale = -127.f / mx;
+      const __m512 isv = _mm512_set1_ps(iscale);
+      const __m512i cap = _mm512_set1_epi32(127);
+      for (int j = 0; j < 256; j += 16) {
+        __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(isv, _mm512_loadu_ps(xb + j)));
+        v = _mm512_min_epi32(v, cap);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 256 + j), _mm512_cvtsepi32_epi8(v));
+      }
+      d = 1.f / iscale;
+    }
+    for (int g = 0; g < gpb; ++g) {
+      const __m128i* p = reinterpret_cast<const __m128i*>(q + b * 256 + g * G);
+      __m512i s32 = _mm512_cvtepi8_epi32(_mm_loadu_si128(p));
+      if (G == 32) s32 = _mm512_add_epi32(s32, _mm512_cvtepi8_epi32(_mm_loadu_si128(p + 1)));
+      const int32_t isum = _mm512_reduce_add_epi32(s32);
+      da[b * gpb + g] = d;
+      corr[b * gpb + g] = zp * isum;
+      sa[b * gpb + g] = d * float(isum);
+    }
+  }
+}
+#endif
+
 // ---- per-type block decoding into (codes, scale, offset) per group ---------------------------
 
 struct QuantSpec {
@@ -327,6 +394,15 @@ void quantize_acts(const QuantSpec& sp, const float* x, int64_t M, int64_t K, Ac
       float* da = a.da.data() + m * a.n_groups;
       int32_t* corr = a.corr.data() + m * a.n_groups;
       float* sa = a.sa.data() + m * a.n_groups;
+#if LLMKIT_X86
+      if (simd::has_avx512_vnni() && !g_force_portable) {
+        if (sp.act == ActQ::kQ8_K)
+          quantize_q8_k_row_512(x + m * K, K, sp.G, sp.zp, q, da, corr, sa);
+        else
+          quantize_q8_0_row_512(x + m * K, K, sp.zp, sp.act == ActQ::kQ8_1, q, da, corr, sa);
+        continue;
+      }
+#endif
       if (sp.act == ActQ::kQ8_K)
         quantize_q8_k_row(x + m * K, K, sp.G, sp.zp, q, da, corr, sa);
       else

@@ -39,6 +39,35 @@ inline float bf16_to_f32(uint16_t h) {
   return f;
 }
 
+#if LLMKIT_X86
+// Activation conversions, bit-identical to f32_to_f16 / f32_to_bf16 (F16C rounds to nearest even;
+// the bf16 rounding is done in integers, as ggml does, so denormals are not flushed).
+__attribute__((target("avx512f,avx512bw,f16c"))) void round_f16_512(const float* x, float* out,
+                                                                  int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(out + i, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(x + i),
+                                                              _MM_FROUND_TO_NEAREST_INT)));
+  for (; i < n; ++i) out[i] = f16_to_f32(f32_to_f16(x[i]));
+}
+__attribute__((target("avx512f,avx512bw"))) void to_bf16_512(const float* x, uint16_t* out,
+                                                            int64_t n) {
+  int64_t i = 0;
+  const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7FFF);
+  const __m512i absmask = _mm512_set1_epi32(0x7FFFFFFF), inf = _mm512_set1_epi32(0x7F800000);
+  for (; i + 16 <= n; i += 16) {
+    const __m512i u = _mm512_loadu_si512(x + i);
+    __m512i r = _mm512_srli_epi32(
+        _mm512_add_epi32(u, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u, 16), one))),
+        16);
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, absmask), inf);
+    r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(64)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm512_cvtepi32_epi16(r));
+  }
+  for (; i < n; ++i) out[i] = f32_to_bf16(x[i]);
+}
+#endif
+
 struct FloatLinear final : PackedLinear::Impl {
   int64_t n_tiles = 0;
   std::vector<uint8_t> packed;
@@ -186,12 +215,23 @@ void run_tiles_512(const FloatLinear& L, const FloatActs& a, const float* x, int
 void FloatLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool) const {
   thread_local FloatActs tl_acts;
   FloatActs& acts = tl_acts;  // see linear_fast.cpp: never name a thread_local inside the lambda
+  const bool avx512 = !fast_linear_portable_forced() && simd::has_avx512_vnni();
   if (type == TensorType::F16) {
     acts.f.resize(size_t(M * K));
-    for (int64_t i = 0; i < M * K; ++i) acts.f[size_t(i)] = f16_to_f32(f32_to_f16(x[i]));
+#if LLMKIT_X86
+    if (avx512 && simd::has_avx2()) {
+      round_f16_512(x, acts.f.data(), M * K);
+    } else
+#endif
+      for (int64_t i = 0; i < M * K; ++i) acts.f[size_t(i)] = f16_to_f32(f32_to_f16(x[i]));
   } else if (type == TensorType::BF16) {
     acts.b.resize(size_t(M * K));
-    for (int64_t i = 0; i < M * K; ++i) acts.b[size_t(i)] = f32_to_bf16(x[i]);
+#if LLMKIT_X86
+    if (avx512) {
+      to_bf16_512(x, acts.b.data(), M * K);
+    } else
+#endif
+      for (int64_t i = 0; i < M * K; ++i) acts.b[size_t(i)] = f32_to_bf16(x[i]);
   }
   bool simd = !fast_linear_portable_forced() && simd::has_avx512_vnni();
   if (type == TensorType::BF16) simd = simd && simd::has_avx512_bf16();
