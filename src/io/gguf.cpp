@@ -400,13 +400,16 @@ Result<std::unique_ptr<GgufFile>> GgufParser::run() {
       return err(StatusCode::kCorruptFile, "tensor '" + ti.name + "'", data_start + ti.offset,
                  "data [" + std::to_string(ti.offset) + ", +" + std::to_string(ti.n_bytes) +
                      ") lies outside the data section of " + std::to_string(data_size) + " bytes");
+    ti.file_offset = data_start + ti.offset;
+    ti.data = data_ + ti.file_offset;
+    // Empty tensors occupy no bytes and cannot overlap (checking them would make the verdict
+    // depend on how the sort orders equal offsets).
+    if (ti.n_bytes == 0) continue;
     if (prev && ti.offset < prev_end)
       return err(StatusCode::kCorruptFile, "tensor '" + ti.name + "'", data_start + ti.offset,
                  "data overlaps tensor '" + prev->name + "'");
     prev_end = ti.offset + ti.n_bytes;
     prev = &ti;
-    ti.file_offset = data_start + ti.offset;
-    ti.data = data_ + ti.file_offset;
   }
   return f;
 }

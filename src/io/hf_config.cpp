@@ -1,5 +1,7 @@
 #include "io/hf_config.hpp"
 
+#include <cfloat>
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -9,6 +11,16 @@ namespace llmkit::io {
 using nlohmann::json;
 
 namespace {
+
+// A JSON number as float, or false when it is not finite or out of float range (converting such
+// a double to float, or such a float to an integer, is undefined behaviour).
+bool json_to_float(const json& v, float& out) {
+  if (!v.is_number()) return false;
+  const double d = v.get<double>();
+  if (!std::isfinite(d) || std::fabs(d) > FLT_MAX) return false;
+  out = static_cast<float>(d);
+  return true;
+}
 
 std::string arch_from_model_type(const std::string& mt) {
   static const std::map<std::string, std::string> kMap = {
@@ -58,7 +70,8 @@ Result<HyperParams> parse_hf_config(const std::string& text, const std::string& 
   auto get_f32 = [&](const char* key, float& out) {
     if (const json* v = field(key)) {
       if (!v->is_number()) bad = Status(StatusCode::kCorruptFile, name + ": field '" + key + "' must be a number");
-      else out = v->get<float>();
+      else if (!json_to_float(*v, out))
+        bad = Status(StatusCode::kCorruptFile, name + ": field '" + key + "' is out of the float range");
     }
   };
   const json* mt = field("model_type");
@@ -110,14 +123,14 @@ Result<HyperParams> parse_hf_config(const std::string& text, const std::string& 
     if (type != rs->end() && type->is_string()) hp.rope_scaling_type = type->get<std::string>();
     auto num = [&](const char* k, float& out) {
       auto v = rs->find(k);
-      if (v != rs->end() && v->is_number()) out = v->get<float>();
+      if (v != rs->end()) json_to_float(*v, out);
     };
     num("factor", hp.rope_scaling_factor);
     num("low_freq_factor", hp.rope_low_freq_factor);
     num("high_freq_factor", hp.rope_high_freq_factor);
     float orig = 0;
     num("original_max_position_embeddings", orig);
-    hp.rope_original_ctx = static_cast<uint32_t>(orig);
+    hp.rope_original_ctx = (orig >= 0 && orig < 4294967296.0f) ? static_cast<uint32_t>(orig) : 0;
   }
   auto token_id = [&](const char* key, uint32_t& out) {
     if (const json* v = field(key)) {

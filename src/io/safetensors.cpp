@@ -29,9 +29,35 @@ const SafetensorsTensor* SafetensorsFile::find(const std::string& name) const no
 
 namespace {
 
+// A valid header nests 3 deep ({"name": {"shape": [...]}}). Deeper nesting is refused before
+// parsing: nlohmann builds one heap node per level, so a 100 MB header of '[' would cost gigabytes.
+constexpr int kMaxHeaderDepth = 16;
+
+// Byte index of the first bracket nested deeper than kMaxHeaderDepth, or -1 (strings skipped).
+int64_t too_deep_at(const char* begin, const char* end) {
+  int depth = 0;
+  bool in_string = false;
+  for (const char* p = begin; p < end; ++p) {
+    if (in_string) {
+      if (*p == '\\') ++p;
+      else if (*p == '"') in_string = false;
+    } else if (*p == '"') {
+      in_string = true;
+    } else if (*p == '[' || *p == '{') {
+      if (++depth > kMaxHeaderDepth) return p - begin;
+    } else if (*p == ']' || *p == '}') {
+      --depth;
+    }
+  }
+  return -1;
+}
+
 // Parses JSON and rejects duplicate keys in the top-level object (nlohmann keeps the last one
-// silently, which would let a file hide a tensor definition).
+// silently, which would let a file hide a tensor definition). Header byte i is file offset 8 + i.
 Result<json> parse_header_json(const char* begin, const char* end, const std::string& where) {
+  if (int64_t at = too_deep_at(begin, end); at >= 0)
+    return Status(StatusCode::kCorruptFile, where + ": header JSON at offset " + std::to_string(8 + at) +
+                                                ": nested deeper than " + std::to_string(kMaxHeaderDepth) + " levels");
   std::string duplicate;
   int depth = 0;
   std::vector<std::string> top_keys;
@@ -47,13 +73,16 @@ Result<json> parse_header_json(const char* begin, const char* end, const std::st
   try {
     j = json::parse(begin, end, cb, /*allow_exceptions=*/true);
   } catch (const json::parse_error& e) {
-    return Status(StatusCode::kCorruptFile, where + ": header JSON: " + e.what());
+    // e.byte counts from 1 within the header.
+    const uint64_t at = 8 + (e.byte > 0 ? e.byte - 1 : 0);
+    return Status(StatusCode::kCorruptFile, where + ": header JSON at offset " + std::to_string(at) + ": " + e.what());
   } catch (const std::exception& e) {
     return Status(StatusCode::kCorruptFile, where + ": header JSON: " + e.what());
   }
   std::sort(top_keys.begin(), top_keys.end());
   auto dup = std::adjacent_find(top_keys.begin(), top_keys.end());
-  if (dup != top_keys.end()) return Status(StatusCode::kCorruptFile, where + ": header JSON: duplicate key '" + *dup + "'");
+  if (dup != top_keys.end())
+    return Status(StatusCode::kCorruptFile, where + ": header JSON at offset 8: duplicate key '" + *dup + "'");
   (void)depth;
   return j;
 }
