@@ -18,7 +18,7 @@ namespace llmkit::cli {
 
 namespace {
 
-const char* kDefaultQuestion = "What is the capital of France?";
+const char* kDefaultQuestion = "What is the capital of France? Answer in one sentence.";
 
 std::atomic<Session*> g_active_session{nullptr};
 extern "C" void on_sigint(int) {
