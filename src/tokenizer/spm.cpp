@@ -223,6 +223,17 @@ Result<std::unique_ptr<SpmModel>> SpmModel::from_gguf(const io::GgufFile& g) {
     }
   }
 
+  // SentencePiece reserves ids 0..2 for <unk>, <s>, </s>. Some converters label these slots
+  // user-defined (Phi-3's "</s>"); both llama.cpp (which retypes EOG-looking tokens as control)
+  // and HF treat them as special, so they are control tokens here. Only the reserved slots:
+  // Gemma's user-defined "<s>"/"</s>" at ids 203/212 are HTML tags and stay user-defined.
+  {
+    static const char* const kReserved[] = {"<unk>", "<s>", "</s>"};
+    for (size_t i = 0; i < 3 && i < n; ++i)
+      if (m->attrs_[i] == TokenAttr::kUserDefined && m->text_[i] == kReserved[i])
+        m->attrs_[i] = TokenAttr::kControl;
+  }
+
   SpecialIds& sp = m->special_;
   sp.bos = id_key("tokenizer.ggml.bos_token_id", 1);
   sp.eos = id_key("tokenizer.ggml.eos_token_id", 2);
@@ -316,14 +327,17 @@ Status SpmModel::encode(std::string_view text, bool at_start, std::vector<int32_
   if (text.empty()) return Status::ok();
   if (!gguf_mode_) return encode_run(text, out);
 
+  // llama.cpp escapes spaces to U+2581 before it splits the text into characters, so an invalid
+  // sequence can swallow bytes of an escaped space; do the same (sentencepiece treats a literal
+  // U+2581 exactly like an escaped space).
   std::string buf;
-  std::string_view s = text;
-  if (add_space_prefix_) {
-    buf.reserve(text.size() + 1);
-    buf.push_back(' ');
-    buf.append(text);
-    s = buf;
+  buf.reserve(text.size() + 8);
+  if (add_space_prefix_) buf.append(kSpace);
+  for (char c : text) {
+    if (c == ' ') buf.append(kSpace);
+    else buf.push_back(c);
   }
+  std::string_view s = buf;
   const auto* u = reinterpret_cast<const unsigned char*>(s.data());
   size_t run_start = 0, i = 0;
   while (i < s.size()) {
