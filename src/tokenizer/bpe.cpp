@@ -202,8 +202,14 @@ Result<std::unique_ptr<BpeModel>> BpeModel::create(BpeConfig c) {
       const std::string& t = c.tokens[i];
       if (t.size() == 6 && t.starts_with("<0x") && t.back() == '>' && m->byte_fallback_ &&
           c.attrs[i] != TokenAttr::kControl) {
-        unsigned v = 0;
-        if (sscanf(t.c_str() + 3, "%2X", &v) == 1 && m->byte_ids_[v] == int32_t(i)) {
+        auto hex = [](char ch) -> int {
+          if (ch >= '0' && ch <= '9') return ch - '0';
+          if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+          return -1;
+        };
+        const int hi = hex(t[3]), lo = hex(t[4]);
+        const unsigned v = unsigned(hi * 16 + lo);
+        if (hi >= 0 && lo >= 0 && m->byte_ids_[v] == int32_t(i)) {
           m->decoded_[i] = std::string(1, char(v));
           if (c.attrs[i] == TokenAttr::kNormal) c.attrs[i] = TokenAttr::kByte;
           continue;

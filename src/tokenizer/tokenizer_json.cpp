@@ -415,6 +415,12 @@ class Builder {
       }
     }
     if (max_id < 0) return err("model.vocab", "empty vocabulary");
+    // Ids are dense in real files; a few holes are tolerated, but a tiny file must not be able to
+    // claim id 8'000'000 and make us allocate a table that large.
+    const int64_t entries = int64_t(vit->size() + added.size());
+    if (max_id >= 2 * entries + 1024)
+      return err("model.vocab", "ids are too sparse: largest id " + std::to_string(max_id) +
+                                    " for " + std::to_string(entries) + " entries");
     c.tokens.assign(size_t(max_id + 1), std::string());
     c.attrs.assign(size_t(max_id + 1), TokenAttr::kNormal);
     std::vector<bool> filled(size_t(max_id + 1), false);
