@@ -85,8 +85,9 @@ def hf_goldens(name, folder, fixtures, corpus):
     if name == "llama2":
         text, fixed = repaired_llama2_json(fixtures)
         tok = Tokenizer.from_str(text)
-        note = ("HF cannot load the file as shipped; reference built from it with pieces %s "
-                "restored from llama2-tokenizer.model" % [hex(ord(c)) for c in "".join(fixed)][:4])
+        note = ("HF cannot load the file as shipped (merges with plain spaces); the reference is HF "
+                "on a copy whose %d damaged pieces have U+00A0 restored from llama2-tokenizer.model"
+                % len(fixed))
     else:
         tok = Tokenizer.from_file(path)
     cases = []

@@ -515,6 +515,10 @@ class Builder {
       LLMKIT_RETURN_IF_ERROR(normalizer(*n, "normalizer", c.normalizers));
     if (auto p = root.find("pre_tokenizer"); p != root.end())
       LLMKIT_RETURN_IF_ERROR(pre_tokenizer(*p, "pre_tokenizer", c.pre));
+    // Each step is one level of recursion per piece; real pipelines have at most a handful.
+    if (c.pre.steps.size() > 64 || c.normalizers.size() > 64)
+      return err(c.pre.steps.size() > 64 ? "pre_tokenizer" : "normalizer",
+                 "more than 64 steps", StatusCode::kUnsupported);
     c.byte_level = c.pre.has_byte_level();
     bool have_post = false;
     if (auto p = root.find("post_processor"); p != root.end())
