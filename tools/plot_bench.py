@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Chart of llmkit vs llama.cpp tok/s per model from bench/compare's JSON.
 
-  python3 tools/plot_bench.py [bench/results/latest.json] [-o docs/img/bench-vs-llamacpp.png]
+  python3 tools/plot_bench.py [RESULTS.json ...] [-o docs/img/bench-vs-llamacpp.png]
 
 Two panels (prefill pp512, decode tg128), grouped bars per model and thread count, llama.cpp vs
 llmkit, with the per-pair ratio printed above each llmkit bar. Needs matplotlib (pip install
@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("results", nargs="?", default=str(ROOT / "bench" / "results" / "latest.json"))
+    ap.add_argument("results", nargs="*", default=[str(ROOT / "bench" / "results" / "latest.json")],
+                    help="one or more bench/compare JSON files (same -p/-n); their rows are concatenated")
     ap.add_argument("-o", "--out", default=str(ROOT / "docs" / "img" / "bench-vs-llamacpp.png"))
     args = ap.parse_args()
     import matplotlib
@@ -27,8 +28,9 @@ def main() -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    data = json.loads(Path(args.results).read_text())
-    sums = data["summaries"]
+    files = [json.loads(Path(f).read_text()) for f in args.results]
+    data = files[0]
+    sums = [s for d in files for s in d["summaries"]]
     tests = [f"pp{data['n_prompt']}", f"tg{data['n_gen']}"]
     labels = [f"{s['model']}\n{s['threads']} thr" for s in sums]
     fig, axes = plt.subplots(len(tests), 1, figsize=(max(8, 1.3 * len(sums) + 2), 4.2 * len(tests)))
