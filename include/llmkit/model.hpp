@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +31,9 @@ struct ModelOptions {
   // Threads used while packing weights at load (0: all hardware threads). Sessions have their own.
   int n_threads = 0;
   bool use_mmap = true;  // false: read the file into memory instead of mapping it
+  // Called during load with the fraction done (0..1, per packed layer); returning false cancels
+  // the load (kCancelled). Runs on the loading thread.
+  std::function<bool(float fraction)> progress;
 };
 
 struct ModelInfo {
@@ -43,6 +47,9 @@ struct ModelInfo {
   int32_t bos_token = -1;    // -1: none
   int32_t eos_token = -1;
   uint64_t n_params = 0;
+  // Bytes of packed weights one decoded token streams (all layer matrices + the output matrix; the
+  // embedding table is only gathered from) — for decode-bandwidth rooflines.
+  uint64_t weight_bytes_per_token = 0;
   Backend backend = Backend::kFast;
   double load_ms = 0.0;      // wall time of Model::load
 };

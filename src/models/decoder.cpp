@@ -75,7 +75,8 @@ std::vector<float> inverse_frequencies(uint32_t head_dim, float base, const io::
 }  // namespace
 
 Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelDescription> desc,
-                                                const ArchConfig& arch, ops::Backend backend) {
+                                                const ArchConfig& arch, ops::Backend backend,
+                                                const std::function<bool(float)>& progress) {
   std::unique_ptr<Decoder> d(new Decoder());
   d->desc_ = desc;
   d->arch_ = arch;
@@ -154,6 +155,8 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
 
   d->layers_.resize(hp.n_layer);
   for (uint32_t il = 0; il < hp.n_layer; ++il) {
+    if (progress && !progress(static_cast<float>(il) / static_cast<float>(hp.n_layer + 1)))
+      return Status(StatusCode::kCancelled, where + "load cancelled by the progress callback");
     LayerWeights& L = d->layers_[il];
     const std::string p = "blk." + std::to_string(il) + ".";
     LLMKIT_ASSIGN_OR_RETURN(L.wq, linear(p + "attn_q.weight", E, qd, rotate_half));
@@ -194,6 +197,7 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
     LLMKIT_ASSIGN_OR_RETURN(d->output_, linear("token_embd.weight", E, hp.n_vocab, false));
   }
 
+  if (progress && !progress(1.0f)) return Status(StatusCode::kCancelled, where + "load cancelled by the progress callback");
   d->inv_freq_global_ = inverse_frequencies(hp.head_dim, hp.rope_theta, hp, true);
   const float local_base = hp.rope_theta_local > 0 ? hp.rope_theta_local : hp.rope_theta;
   // Gemma 3 applies rope scaling only to the global layers.
@@ -202,6 +206,13 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
   d->attn_scale_ = 1.0f / std::sqrt(qscale);
   d->embed_scale_ = arch.embed_scale_sqrt_dim ? std::sqrt(static_cast<float>(hp.n_embd)) : 1.0f;
   return d;
+}
+
+uint64_t Decoder::weight_bytes_per_token() const noexcept {
+  uint64_t n = output_.weight_bytes();
+  for (const auto& L : layers_)
+    for (const ops::PackedLinear* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down}) n += w->weight_bytes();
+  return n;
 }
 
 Status Decoder::prepare_scratch(Scratch& s, int32_t max_tokens, uint32_t n_ctx, int n_threads) const {

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -59,12 +60,14 @@ struct ForwardRequest {
 class Decoder {
  public:
   static Result<std::unique_ptr<Decoder>> build(std::shared_ptr<const io::ModelDescription> desc,
-                                                const ArchConfig& arch, ops::Backend backend);
+                                                const ArchConfig& arch, ops::Backend backend,
+                                                const std::function<bool(float)>& progress = {});
 
   const io::HyperParams& hparams() const noexcept { return hp_; }
   const ArchConfig& arch() const noexcept { return arch_; }
   ops::Backend backend() const noexcept { return backend_; }
   uint32_t kv_dim() const noexcept { return hp_.n_head_kv * hp_.head_dim; }
+  uint64_t weight_bytes_per_token() const noexcept;
 
   Status prepare_scratch(Scratch& s, int32_t max_tokens, uint32_t n_ctx, int n_threads) const;
   // Runs the tokens, writes K/V rows pos0.. into the cache and the requested logits.

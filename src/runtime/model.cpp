@@ -40,7 +40,8 @@ Result<std::shared_ptr<const Model>> load_impl(const std::string& path, const Mo
   if (!arch) return Status(arch.status().code(), path + ": " + arch.status().message());
   impl->arch = *arch;
   const ops::Backend be = options.backend == Backend::kReference ? ops::Backend::kReference : ops::Backend::kFast;
-  LLMKIT_ASSIGN_OR_RETURN(impl->decoder, models::Decoder::build(impl->desc, impl->arch, be));
+  if (options.progress && !options.progress(0.0f)) return Status(StatusCode::kCancelled, path + ": load cancelled");
+  LLMKIT_ASSIGN_OR_RETURN(impl->decoder, models::Decoder::build(impl->desc, impl->arch, be, options.progress));
   LLMKIT_ASSIGN_OR_RETURN(impl->tokenizer, runtime::load_tokenizer(d));
   impl->chat_template = d.chat_template;
 
@@ -60,6 +61,7 @@ Result<std::shared_ptr<const Model>> load_impl(const std::string& path, const Mo
   info.n_ff = hp.n_ff;
   info.n_ctx_train = hp.n_ctx_train;
   info.n_params = d.parameter_count();
+  info.weight_bytes_per_token = impl->decoder->weight_bytes_per_token();
   if (d.hparams.bos_token_id < hp.n_vocab) info.bos_token = static_cast<int32_t>(d.hparams.bos_token_id);
   if (d.hparams.eos_token_id < hp.n_vocab) info.eos_token = static_cast<int32_t>(d.hparams.eos_token_id);
   info.backend = options.backend;
