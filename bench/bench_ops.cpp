@@ -1,7 +1,7 @@
 // Linear-layer throughput per weight type and backend on Llama-3.2-1B-like shapes.
 //
 //   bench_ops [--k 2048] [--n 8192] [--m 1,512] [--threads 2] [--types Q4_0,Q8_0,...]
-//             [--min-ms 300] [--pool-mib 256] [--no-ref]
+//             [--min-ms 300] [--pool-mib 256] [--no-ref] [--portable]
 //
 // Weights are random blocks with sane scales (speed does not depend on the values). To measure
 // DRAM-bound decode honestly, each run rotates through enough copies of the matrix to exceed
@@ -21,6 +21,7 @@
 #include "io/ggml_types.hpp"
 #include "ops/basic.hpp"
 #include "ops/linear.hpp"
+#include "ops/linear_impl.hpp"
 #include "ops/thread_pool.hpp"
 
 using llmkit::io::TensorType;
@@ -119,6 +120,7 @@ int main(int argc, char** argv) {
     else if (a == "--min-ms") min_ms = std::stod(next());
     else if (a == "--pool-mib") pool_mib = std::stod(next());
     else if (a == "--no-ref") ref = false;
+    else if (a == "--portable") llmkit::ops::set_fast_linear_portable(true);  // non-AVX-512 path
     else { std::fprintf(stderr, "unknown option %s\n", a.c_str()); return 2; }
   }
   llmkit::ops::ThreadPool pool(threads);

@@ -415,50 +415,66 @@ void quantize_acts(const QuantSpec& sp, const float* x, int64_t M, int64_t K, Ac
     rows(0, M);
 }
 
-// Portable kernel over one tile, rows m0..m0+mb-1. Same float operation order as the SIMD one.
+// Unpacks one tile-group into codes[k][r] (k-major so the dot loop below runs over 16 lanes).
+inline void unpack_group(const QuantSpec& sp, const uint8_t* w, uint8_t (*codes)[kTile]) {
+  const int G = sp.G, P = sp.planes;
+  if (!sp.nib) {
+    for (int k = 0; k < G; ++k)
+      for (int r = 0; r < kTile; ++r) codes[k][r] = w[(k / 4) * 64 + r * 4 + k % 4];
+    return;
+  }
+  const uint8_t* planes = w + G / 2 * kTile;
+  for (int q = 0; q < G / 4; ++q) {  // 4-wide k quad: nibble chunk q/2, half q%2
+    uint64_t m[2] = {0, 0};
+    for (int pl = 0; pl < P; ++pl) std::memcpy(&m[pl], planes + 8 * (q * P + pl), 8);
+    for (int bb = 0; bb < 4; ++bb) {
+      const int k = (q / 2) * 8 + (q % 2) * 4 + bb;
+      for (int r = 0; r < kTile; ++r) {
+        const uint8_t byte = w[(q / 2) * 64 + r * 4 + bb];
+        int code = (q % 2 == 0) ? (byte & 0xF) : (byte >> 4);
+        for (int pl = 0; pl < P; ++pl) code += int((m[pl] >> (r * 4 + bb)) & 1) << (4 + pl);
+        codes[k][r] = uint8_t(code);
+      }
+    }
+  }
+}
+
+// Portable kernel over one tile, rows m0..m0+mb-1: the same integer sums and the same float
+// operations in the same order as the SIMD kernel (bit-identical results). Loops run over the
+// 16 rows innermost so compilers vectorize them; an AVX2 clone is selected at load time (ifunc).
+#if LLMKIT_X86 && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 void tile_portable(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, int mb, float* y,
                    int64_t N) {
   const QuantSpec& sp = L.spec;
   const int G = sp.G;
-  for (int i = 0; i < mb; ++i) {
-    const int64_t m = m0 + i;
-    float acc[kTile] = {};
-    const int8_t* aq = a.q.data() + m * a.K;
-    for (int64_t g = 0; g < L.n_groups; ++g) {
-      const uint8_t* w = L.base() + (t * L.n_groups + g) * L.group_stride;
-      const float* sc = reinterpret_cast<const float*>(w + L.wbytes_group);
-      const float* of = sc + kTile;
-      const int8_t* ag = aq + g * G;
-      const float da = a.da[size_t(m * a.n_groups + g)];
+  alignas(64) uint8_t codes[32][kTile];
+  float acc[4][kTile] = {};
+  for (int64_t g = 0; g < L.n_groups; ++g) {
+    const uint8_t* w = L.base() + (t * L.n_groups + g) * L.group_stride;
+    unpack_group(sp, w, codes);
+    const float* sc = reinterpret_cast<const float*>(w + L.wbytes_group);
+    const float* of = sc + kTile;
+    for (int i = 0; i < mb; ++i) {
+      const int64_t m = m0 + i;
+      const int8_t* ag = a.q.data() + m * a.K + g * G;
+      int32_t I[kTile] = {};
+      for (int k = 0; k < G; ++k) {
+        const int32_t av = ag[k];
+        for (int r = 0; r < kTile; ++r) I[r] += int32_t(codes[k][r]) * av;
+      }
+      const size_t gi = size_t(m * a.n_groups + g);
+      const int32_t corr = sp.affine ? 0 : a.corr[gi];
+      const float da = a.da[gi], sa = a.sa[gi];
       for (int r = 0; r < kTile; ++r) {
-        int32_t I = 0;
-        for (int c = 0; c < G / 4; ++c)
-          for (int bb = 0; bb < 4; ++bb) {
-            int code, k;
-            if (sp.nib) {
-              // c counts 4-wide k quads: nibble chunk c/2, half c%2.
-              const uint8_t byte = w[(c / 2) * 64 + r * 4 + bb];
-              code = (c % 2 == 0) ? (byte & 0xF) : (byte >> 4);
-              const uint8_t* planes = w + sp.G / 2 * kTile;
-              for (int pl = 0; pl < sp.planes; ++pl) {
-                uint64_t m;
-                std::memcpy(&m, planes + 8 * (c * sp.planes + pl), 8);
-                code += int((m >> (r * 4 + bb)) & 1) << (4 + pl);
-              }
-              k = (c / 2) * 8 + (c % 2) * 4 + bb;
-            } else {
-              code = w[c * 64 + r * 4 + bb];
-              k = c * 4 + bb;
-            }
-            I += code * int(ag[k]);
-          }
-        if (!sp.affine) I -= a.corr[size_t(m * a.n_groups + g)];
-        acc[r] = std::fma(float(I), sc[r] * da, acc[r]);
-        if (sp.affine) acc[r] = std::fma(of[r], a.sa[size_t(m * a.n_groups + g)], acc[r]);
+        acc[i][r] = std::fma(float(I[r] - corr), sc[r] * da, acc[i][r]);
+        if (sp.affine) acc[i][r] = std::fma(of[r], sa, acc[i][r]);
       }
     }
-    for (int r = 0; r < kTile && t * kTile + r < N; ++r) y[m * N + t * kTile + r] = acc[r];
   }
+  for (int i = 0; i < mb; ++i)
+    for (int r = 0; r < kTile && t * kTile + r < N; ++r) y[(m0 + i) * N + t * kTile + r] = acc[i][r];
 }
 
 #if LLMKIT_X86
