@@ -244,7 +244,9 @@ Result<GenerationResult> Session::generate(std::span<const int32_t> prompt, Samp
 
     // 2. Sample token by token.
     const std::vector<int32_t> eog = runtime::end_of_generation_ids(*s.model);
-    runtime::TextStream stream(*s.model);
+    const int32_t bos = s.model->info().bos_token;
+    const bool at_start = s.tokens.size() == 1 && s.tokens[0] == bos;
+    runtime::TextStream stream(*s.model, at_start);
     size_t emitted = 0;  // bytes of res.text already passed to the callback
     const auto t_dec = Clock::now();
     auto emit = [&](size_t end, int32_t tok) -> bool {

@@ -39,11 +39,11 @@ struct TextStream::State {
   std::unique_ptr<StreamingDetokenizer> detok;
 };
 
-TextStream::TextStream(const Model& model) : state_(std::make_unique<State>()) {
+TextStream::TextStream(const Model& model, bool at_document_start) : state_(std::make_unique<State>()) {
   if (const Tokenizer* tok = model.tokenizer()) {
     DecodeOptions o;
     o.skip_special = true;           // control tokens are not text
-    o.strip_leading_space = false;   // generated text continues the prompt
+    o.strip_leading_space = at_document_start;
     state_->detok = std::make_unique<StreamingDetokenizer>(*tok, o);
   }
 }

@@ -26,7 +26,9 @@ std::vector<int32_t> end_of_generation_ids(const Model& model);
 // Turns generated ids into UTF-8-complete text pieces.
 class TextStream {
  public:
-  explicit TextStream(const Model& model);
+  // AT_DOCUMENT_START: the text begins a document (context was only BOS), so a SentencePiece
+  // leading space is dropped as in Tokenizer::decode; otherwise it continues the prompt.
+  TextStream(const Model& model, bool at_document_start);
   ~TextStream();
   std::string push(int32_t token);
   std::string flush();  // whatever is left (incomplete UTF-8 replaced)
