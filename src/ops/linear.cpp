@@ -1,5 +1,6 @@
 #include "ops/linear.hpp"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,11 @@ Result<PackedLinear> PackedLinear::create(io::TensorType type, const uint8_t* da
                       " for " + tr->name + " (K must be a positive multiple of " +
                       std::to_string(tr->block_size) + ")");
   if (!data) return Status(StatusCode::kInvalidArgument, "linear: null weight data");
+  // Sizes come from files: refuse products that would not fit (the packed copy is ~1-2x these).
+  if (uint64_t(n_out) > (uint64_t(1) << 40) / std::max<uint64_t>(1, row_bytes(type, n_in)) ||
+      n_in > (int64_t(1) << 31) || n_out > (int64_t(1) << 31))
+    return Status(StatusCode::kOutOfMemory, "linear: matrix of " + std::to_string(n_out) + " x " +
+                                                std::to_string(n_in) + " is too large");
   PackedLinear out;
   if (backend == Backend::kFast) {
     out.impl_ = make_fast_linear(type, data, n_in, n_out);
@@ -92,7 +98,7 @@ PackedLinear& PackedLinear::operator=(PackedLinear&&) noexcept = default;
 PackedLinear::~PackedLinear() = default;
 
 void PackedLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool) const {
-  if (M <= 0) return;
+  if (M <= 0 || !impl_) return;
   impl_->forward(x, M, y, pool);
 }
 int64_t PackedLinear::n_in() const noexcept { return impl_ ? impl_->K : 0; }

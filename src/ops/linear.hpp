@@ -57,7 +57,8 @@ class PackedLinear {
   PackedLinear& operator=(PackedLinear&&) noexcept;
   ~PackedLinear();
 
-  // x: [M, K] row-major f32; y: [M, N] row-major f32 (overwritten). y = x · Wᵀ.
+  // x: [M, K] row-major f32; y: [M, N] row-major f32 (overwritten). y = x · Wᵀ. x and y must not
+  // overlap. A default-constructed (moved-from) object does nothing.
   void forward(const float* x, int64_t M, float* y, ThreadPool& pool) const;
 
   int64_t n_in() const noexcept;   // K
