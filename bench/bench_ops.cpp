@@ -10,10 +10,10 @@
 // The reference backend is timed only for M=1 (it is a parity reference, not a kernel).
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <random>
 #include <string>
 #include <vector>
@@ -73,13 +73,29 @@ std::vector<uint8_t> random_weights(TensorType t, int64_t K, int64_t N, uint32_t
   for (uint64_t off = 0; off < bytes; off += tr->type_size) {
     uint8_t* b = &w[off];
     switch (t) {
-      case TensorType::Q4_1: case TensorType::Q5_1: case TensorType::Q4_K: case TensorType::Q5_K:
-        put_f16(b, 0.001f); put_f16(b + 2, 0.002f); break;
-      case TensorType::Q2_K: put_f16(b + 80, 0.001f); put_f16(b + 82, 0.002f); break;
-      case TensorType::Q3_K: put_f16(b + 108, 0.001f); break;
-      case TensorType::Q6_K: put_f16(b + 208, 0.001f); break;
-      case TensorType::MXFP4: b[0] = 120; break;
-      default: put_f16(b, 0.001f); break;  // Q4_0, Q5_0, Q8_0, IQ4_NL
+      case TensorType::Q4_1:
+      case TensorType::Q5_1:
+      case TensorType::Q4_K:
+      case TensorType::Q5_K:
+        put_f16(b, 0.001f);
+        put_f16(b + 2, 0.002f);
+        break;
+      case TensorType::Q2_K:
+        put_f16(b + 80, 0.001f);
+        put_f16(b + 82, 0.002f);
+        break;
+      case TensorType::Q3_K:
+        put_f16(b + 108, 0.001f);
+        break;
+      case TensorType::Q6_K:
+        put_f16(b + 208, 0.001f);
+        break;
+      case TensorType::MXFP4:
+        b[0] = 120;
+        break;
+      default:
+        put_f16(b, 0.001f);
+        break;  // Q4_0, Q5_0, Q8_0, IQ4_NL
     }
   }
   return w;
@@ -107,21 +123,35 @@ int main(int argc, char** argv) {
   int threads = 2;
   double min_ms = 300, pool_mib = 256;
   bool ref = true;
-  std::vector<std::string> types = {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K",
-                                    "Q5_K", "Q6_K", "IQ4_NL", "MXFP4", "F16", "BF16", "F32"};
+  std::vector<std::string> types = {"Q4_0",   "Q4_1",  "Q5_0", "Q5_1", "Q8_0",
+                                    "Q2_K",   "Q3_K",  "Q4_K", "Q5_K", "Q6_K",
+                                    "IQ4_NL", "MXFP4", "F16",  "BF16", "F32"};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--k") K = std::stoll(next());
-    else if (a == "--n") N = std::stoll(next());
-    else if (a == "--m") { Ms.clear(); for (auto& s : split(next())) Ms.push_back(std::stoll(s)); }
-    else if (a == "--threads") threads = std::stoi(next());
-    else if (a == "--types") types = split(next());
-    else if (a == "--min-ms") min_ms = std::stod(next());
-    else if (a == "--pool-mib") pool_mib = std::stod(next());
-    else if (a == "--no-ref") ref = false;
-    else if (a == "--portable") llmkit::ops::set_fast_linear_portable(true);  // non-AVX-512 path
-    else { std::fprintf(stderr, "unknown option %s\n", a.c_str()); return 2; }
+    if (a == "--k")
+      K = std::stoll(next());
+    else if (a == "--n")
+      N = std::stoll(next());
+    else if (a == "--m") {
+      Ms.clear();
+      for (auto& s : split(next())) Ms.push_back(std::stoll(s));
+    } else if (a == "--threads")
+      threads = std::stoi(next());
+    else if (a == "--types")
+      types = split(next());
+    else if (a == "--min-ms")
+      min_ms = std::stod(next());
+    else if (a == "--pool-mib")
+      pool_mib = std::stod(next());
+    else if (a == "--no-ref")
+      ref = false;
+    else if (a == "--portable")
+      llmkit::ops::set_fast_linear_portable(true);  // non-AVX-512 path
+    else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      return 2;
+    }
   }
   llmkit::ops::ThreadPool pool(threads);
   std::printf("# bench_ops K=%lld N=%lld threads=%d (GB/s = GGUF bytes of W per second)\n",
@@ -130,7 +160,10 @@ int main(int argc, char** argv) {
               "ms/call", "GB/s", "GFLOP/s", "packedMB", "cpuGB/s", "cpuGFLOP/s");
   for (const auto& tn : types) {
     auto t = llmkit::io::type_from_name(tn);
-    if (!t) { std::fprintf(stderr, "unknown type %s\n", tn.c_str()); return 2; }
+    if (!t) {
+      std::fprintf(stderr, "unknown type %s\n", tn.c_str());
+      return 2;
+    }
     const auto* tr = llmkit::io::type_traits(*t);
     const double gguf_bytes = double(K) / tr->block_size * tr->type_size * double(N);
     const int copies = std::max(1, int(std::ceil(pool_mib * 1048576.0 / gguf_bytes)));
@@ -142,7 +175,10 @@ int main(int argc, char** argv) {
       const double t0 = now_s();
       for (int c = 0; c < copies; ++c) {
         auto r = PackedLinear::create(*t, raw[size_t(c)].data(), K, N, be);
-        if (!r.is_ok()) { std::fprintf(stderr, "%s\n", r.status().to_string().c_str()); return 1; }
+        if (!r.is_ok()) {
+          std::fprintf(stderr, "%s\n", r.status().to_string().c_str());
+          return 1;
+        }
         lins.push_back(std::move(r.value()));
       }
       const double pack_ms = (now_s() - t0) * 1e3 / copies;
@@ -163,12 +199,13 @@ int main(int argc, char** argv) {
         } while (el * 1e3 < min_ms || calls < 3);
         const double per = el / calls;
         const double cpu_per = (cpu_s() - c0) / calls / pool.effective_threads(0, 1 << 30);
-        std::printf("%-7s %-10s %-22s %5lld %10.3f %9.1f %9.1f %10.1f %9.1f %9.1f  (pack %.0f ms)\n",
-                    tn.c_str(), be == Backend::kFast ? "fast" : "reference", lins[0].kernel_name(),
-                    (long long)M, per * 1e3, gguf_bytes / per / 1e9,
-                    2.0 * double(M) * double(K) * double(N) / per / 1e9,
-                    double(lins[0].weight_bytes()) / 1048576.0, gguf_bytes / cpu_per / 1e9,
-                    2.0 * double(M) * double(K) * double(N) / cpu_per / 1e9, pack_ms);
+        std::printf(
+            "%-7s %-10s %-22s %5lld %10.3f %9.1f %9.1f %10.1f %9.1f %9.1f  (pack %.0f ms)\n",
+            tn.c_str(), be == Backend::kFast ? "fast" : "reference", lins[0].kernel_name(),
+            (long long)M, per * 1e3, gguf_bytes / per / 1e9,
+            2.0 * double(M) * double(K) * double(N) / per / 1e9,
+            double(lins[0].weight_bytes()) / 1048576.0, gguf_bytes / cpu_per / 1e9,
+            2.0 * double(M) * double(K) * double(N) / cpu_per / 1e9, pack_ms);
         std::fflush(stdout);
       }
     }

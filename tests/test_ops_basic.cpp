@@ -107,7 +107,8 @@ TEST_CASE("rmsnorm and layernorm match double formulas") {
   var /= n;
   ops::layernorm(x.data(), w.data(), b.data(), n, 1e-5f, out.data());
   for (int i = 0; i < n; ++i)
-    CHECK(out[i] == doctest::Approx((x[i] - mean) / std::sqrt(var + 1e-5) * w[i] + b[i]).epsilon(1e-5));
+    CHECK(out[i] ==
+          doctest::Approx((x[i] - mean) / std::sqrt(var + 1e-5) * w[i] + b[i]).epsilon(1e-5));
 }
 
 TEST_CASE("rope: angles, adjacent vs neox layouts, freq factors") {
@@ -128,7 +129,8 @@ TEST_CASE("rope: angles, adjacent vs neox layouts, freq factors") {
         const double x0 = x[h * 64 + 2 * i], x1 = x[h * 64 + 2 * i + 1];
         const double nrm = std::hypot(x0, x1) + 1e-6;
         CHECK(std::fabs(y[h * 64 + 2 * i] - (x0 * std::cos(th) - x1 * std::sin(th))) < 2e-4 * nrm);
-        CHECK(std::fabs(y[h * 64 + 2 * i + 1] - (x0 * std::sin(th) + x1 * std::cos(th))) < 2e-4 * nrm);
+        CHECK(std::fabs(y[h * 64 + 2 * i + 1] - (x0 * std::sin(th) + x1 * std::cos(th))) <
+              2e-4 * nrm);
       }
     // NeoX on the HF-permuted vector equals adjacent on the GGUF vector (the converter's
     // permutation: HF index i*(hd/2)+j <-> GGUF index 2j+i).
@@ -177,7 +179,8 @@ TEST_CASE("softmax and activations match double formulas") {
   double mx = -1e30, sum = 0;
   for (float v : x) mx = std::max(mx, double(v));
   for (float v : x) sum += std::exp(v - mx);
-  for (int i = 0; i < 1000; ++i) CHECK(s[i] == doctest::Approx(std::exp(x[i] - mx) / sum).epsilon(1e-5));
+  for (int i = 0; i < 1000; ++i)
+    CHECK(s[i] == doctest::Approx(std::exp(x[i] - mx) / sum).epsilon(1e-5));
   std::vector<float> masked = {-INFINITY, 1.f, -INFINITY};
   ops::softmax(masked.data(), 3);
   CHECK(masked[1] == 1.f);
@@ -215,7 +218,8 @@ TEST_CASE("softmax and activations match double formulas") {
   for (int i = 0; i < 100; ++i) CHECK(c[i] == (a[i] + b[i]) * 0.5f);
   auto sc = a;
   ops::softcap(sc.data(), 2.f, 100);
-  for (int i = 0; i < 100; ++i) CHECK(sc[i] == doctest::Approx(2 * std::tanh(a[i] / 2.0)).epsilon(1e-6));
+  for (int i = 0; i < 100; ++i)
+    CHECK(sc[i] == doctest::Approx(2 * std::tanh(a[i] / 2.0)).epsilon(1e-6));
 }
 
 namespace {
@@ -251,7 +255,8 @@ std::vector<float> naive_attention(const std::vector<float>& q, int64_t n_q, int
       for (double& s : sc) sum += (s = std::exp(s - mx));
       for (int c = 0; c < d; ++c) {
         double acc = 0;
-        for (size_t t = 0; t < sc.size(); ++t) acc += sc[t] / sum * V[(kvh * p.n_ctx + idx[t]) * d + c];
+        for (size_t t = 0; t < sc.size(); ++t)
+          acc += sc[t] / sum * V[(kvh * p.n_ctx + idx[t]) * d + c];
         out[(i * p.n_head + h) * d + c] = float(acc);
       }
     }
@@ -304,12 +309,14 @@ TEST_CASE("attention: GQA, causal block, sliding window, softcap, f32 and f16 ca
         CHECK(std::memcmp(out.data(), out1.data(), out.size() * 4) == 0);
         auto ref = naive_attention(q, n_q, pos0, Kf, Vf, p, kv == ops::KvType::kF16);
         double worst = 0;
-        for (size_t i = 0; i < out.size(); ++i) worst = std::max(worst, double(std::fabs(out[i] - ref[i])));
+        for (size_t i = 0; i < out.size(); ++i)
+          worst = std::max(worst, double(std::fabs(out[i] - ref[i])));
         CHECK_MESSAGE(worst < 2e-5, "max abs error " << worst);
         // Decoding one query at a time equals the block (causality holds inside the block).
         for (int64_t i = 0; i < n_q; ++i) {
           std::vector<float> o1(size_t(p.n_head * p.head_dim));
-          ops::attention(q.data() + i * p.n_head * p.head_dim, 1, pos0 + i, kc, vc, p, o1.data(), &pool);
+          ops::attention(q.data() + i * p.n_head * p.head_dim, 1, pos0 + i, kc, vc, p, o1.data(),
+                         &pool);
           CHECK(std::memcmp(o1.data(), out.data() + i * p.n_head * p.head_dim, o1.size() * 4) == 0);
         }
       }

@@ -116,8 +116,8 @@ void check_model_cases(const std::string& prefix) {
     const std::string model = c["model"];
     if (model.rfind(prefix, 0) != 0) continue;
     const std::string rel = model.substr(prefix.size());
-    const std::string path = prefix == "cache:" ? llmkit::test::cached_model(rel)
-                                                : llmkit::test::fixture(rel);
+    const std::string path =
+        prefix == "cache:" ? llmkit::test::cached_model(rel) : llmkit::test::fixture(rel);
     if (!llmkit::test::exists(path)) {
       MESSAGE("skipping " << c["name"].get<std::string>() << ": " << path << " not found");
       continue;

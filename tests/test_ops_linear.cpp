@@ -56,7 +56,8 @@ std::vector<float> random_acts(int64_t M, int64_t K, uint32_t seed, bool int_cod
   if (int_codes) {
     // Integers in [-127, 127] with a 127 (or -127) in every 32-block: every activation
     // quantizer used (Q8_0/Q8_1 per 32, Q8_K per 256) then has scale exactly 1.
-    for (int64_t i = 0; i < M * K; ++i) x[size_t(i)] = std::round(std::clamp(x[size_t(i)] * 40.f, -126.f, 126.f));
+    for (int64_t i = 0; i < M * K; ++i)
+      x[size_t(i)] = std::round(std::clamp(x[size_t(i)] * 40.f, -126.f, 126.f));
     for (int64_t i = 0; i < M * K; i += 32) x[size_t(i)] = (i / 32) % 2 ? 127.f : -127.f;
   } else {
     // Outliers like real hidden states.
@@ -70,7 +71,8 @@ std::vector<float> dequant_all(const Weights& w) {
   std::vector<float> out(size_t(w.N * w.K));
   const uint64_t rb = llmkit::ops::row_bytes(w.type, w.K);
   for (int64_t n = 0; n < w.N; ++n)
-    REQUIRE(llmkit::ops::dequantize_row(w.type, w.data + n * rb, out.data() + n * w.K, w.K).is_ok());
+    REQUIRE(
+        llmkit::ops::dequantize_row(w.type, w.data + n * rb, out.data() + n * w.K, w.K).is_ok());
   return out;
 }
 
@@ -110,7 +112,8 @@ void check_parity(const Weights& w, llmkit::ops::ThreadPool& pool) {
           double l1 = 0, bound = 0;
           for (int64_t k0 = 0; k0 < w.K; k0 += block) {
             double amax = 0;
-            for (int64_t k = k0; k < k0 + block; ++k) amax = std::max(amax, double(std::fabs(xm[k])));
+            for (int64_t k = k0; k < k0 + block; ++k)
+              amax = std::max(amax, double(std::fabs(xm[k])));
             for (int64_t k = k0; k < k0 + block; ++k) {
               l1 += std::fabs(double(xm[k]) * wn[k]);
               bound += std::fabs(double(wn[k])) * amax;

@@ -23,7 +23,7 @@ uint16_t f32_to_f16(float f) noexcept {
     return uint16_t(sign | 0x7C00u | (absx > 0x7F800000u ? (0x200u | ((absx >> 13) & 0x3FFu)) : 0));
   }
   if (absx >= 0x477FF000u) return uint16_t(sign | 0x7C00u);  // rounds to >= 65520 -> inf
-  if (absx < 0x38800000u) {  // result is subnormal (or zero) in half
+  if (absx < 0x38800000u) {                         // result is subnormal (or zero) in half
     if (absx < 0x33000000u) return uint16_t(sign);  // < 2^-25: rounds to 0
     const uint32_t e = absx >> 23;                  // 102..112
     const uint32_t m = (absx & 0x7FFFFFu) | 0x800000u;
@@ -277,8 +277,7 @@ namespace {
 
 // One (query, head) pair: scores over keys [k0, k1], softmax, weighted V sum into out[head_dim].
 void attend_one(const float* q, int64_t k0, int64_t k1, const void* kc, const void* vc,
-                int64_t head_off, const AttentionParams& p, float* scores, float* qh,
-                float* out) {
+                int64_t head_off, const AttentionParams& p, float* scores, float* qh, float* out) {
   const int d = p.head_dim;
   const int64_t nk = k1 - k0 + 1;
   if (p.kv_type == KvType::kF32) {
@@ -308,8 +307,8 @@ void attend_one(const float* q, int64_t k0, int64_t k1, const void* kc, const vo
 
 }  // namespace
 
-void attention(const float* q, int64_t n_q, int64_t pos0, const void* k_cache,
-               const void* v_cache, const AttentionParams& p, float* out, ThreadPool* pool) noexcept {
+void attention(const float* q, int64_t n_q, int64_t pos0, const void* k_cache, const void* v_cache,
+               const AttentionParams& p, float* out, ThreadPool* pool) noexcept {
   const int group = p.n_head / std::max(1, p.n_kv_head);
   const int64_t n_items = n_q * p.n_head;
   auto work = [&](int64_t b, int64_t e) {

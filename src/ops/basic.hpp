@@ -42,9 +42,9 @@ enum class RopeMode {
 
 struct RopeParams {
   int head_dim = 0;
-  int n_rot = 0;              // rotated dims (<= head_dim); 0 means head_dim
-  float theta = 10000.f;      // rope_freq_base
-  float freq_scale = 1.f;     // linear scaling: position *= freq_scale
+  int n_rot = 0;           // rotated dims (<= head_dim); 0 means head_dim
+  float theta = 10000.f;   // rope_freq_base
+  float freq_scale = 1.f;  // linear scaling: position *= freq_scale
   RopeMode mode = RopeMode::kAdjacent;
   const float* freq_factors = nullptr;  // optional [n_rot/2] divisors (llama3 "rope_freqs")
 };
@@ -53,7 +53,8 @@ struct RopeParams {
 // ggml (theta_i = pos * base^(-2i/n_rot) built by repeated float multiplication, / freq_factor_i).
 void rope_cache(const RopeParams& p, int64_t pos, float* cs) noexcept;
 // Rotates x [n_head, head_dim] in place for position pos (cs from rope_cache, may be null).
-void rope(float* x, int n_head, const RopeParams& p, int64_t pos, const float* cs = nullptr) noexcept;
+void rope(float* x, int n_head, const RopeParams& p, int64_t pos,
+          const float* cs = nullptr) noexcept;
 // llama3 rope scaling expressed as per-dimension divisors (what convert_hf_to_gguf writes into
 // `rope_freqs.weight`): returns [n_rot/2].
 std::vector<float> llama3_freq_factors(int n_rot, float theta, float factor, float low_freq_factor,
@@ -62,8 +63,9 @@ std::vector<float> llama3_freq_factors(int n_rot, float theta, float factor, flo
 // ---- activations ----------------------------------------------------------------------------
 // softmax over n values in place (max-subtracted, f32 exp; sum in double like ggml).
 void softmax(float* x, int64_t n) noexcept;
-void silu(const float* x, float* out, int64_t n) noexcept;       // x * sigmoid(x)
-void gelu_tanh(const float* x, float* out, int64_t n) noexcept;  // 0.5x(1+tanh(√(2/π)(x+0.044715x³)))
+void silu(const float* x, float* out, int64_t n) noexcept;  // x * sigmoid(x)
+void gelu_tanh(const float* x, float* out,
+               int64_t n) noexcept;  // 0.5x(1+tanh(√(2/π)(x+0.044715x³)))
 // out = silu(gate) * up ; out = gelu_tanh(gate) * up. out may alias either input.
 void swiglu(const float* gate, const float* up, float* out, int64_t n) noexcept;
 void geglu(const float* gate, const float* up, float* out, int64_t n) noexcept;
@@ -83,11 +85,11 @@ enum class KvType { kF32, kF16 };
 // KV cache layout: K and V each [n_kv_head, n_ctx, head_dim] (head-major, then position).
 struct AttentionParams {
   int n_head = 0;
-  int n_kv_head = 0;      // GQA: query head h reads KV head h / (n_head / n_kv_head)
-  int head_dim = 0;       // of K and V
-  int64_t n_ctx = 0;      // cache capacity (positions) = stride between KV heads
-  float scale = 1.f;      // applied to q·k (usually 1/sqrt(head_dim))
-  float softcap = 0.f;    // > 0: logits = softcap * tanh(logits / softcap) before the mask
+  int n_kv_head = 0;           // GQA: query head h reads KV head h / (n_head / n_kv_head)
+  int head_dim = 0;            // of K and V
+  int64_t n_ctx = 0;           // cache capacity (positions) = stride between KV heads
+  float scale = 1.f;           // applied to q·k (usually 1/sqrt(head_dim))
+  float softcap = 0.f;         // > 0: logits = softcap * tanh(logits / softcap) before the mask
   int64_t sliding_window = 0;  // > 0: query at p sees keys k with p - k < sliding_window
   KvType kv_type = KvType::kF32;
 };
@@ -96,8 +98,8 @@ struct AttentionParams {
 // keys 0 .. pos0+i). The cache must hold K/V for positions [0, pos0+n_q).
 // out: [n_q, n_head, head_dim]. With an F16 cache, q is rounded to f16 before the q·k dot
 // (llama.cpp does the same); scores, softmax and the V accumulation are f32.
-void attention(const float* q, int64_t n_q, int64_t pos0, const void* k_cache,
-               const void* v_cache, const AttentionParams& p, float* out, ThreadPool* pool) noexcept;
+void attention(const float* q, int64_t n_q, int64_t pos0, const void* k_cache, const void* v_cache,
+               const AttentionParams& p, float* out, ThreadPool* pool) noexcept;
 
 // Writes rows k[n_kv_head, head_dim] / v[...] for position pos into the cache.
 void kv_store(const float* k, const float* v, int64_t pos, void* k_cache, void* v_cache,

@@ -219,20 +219,34 @@ using BlockFn = void (*)(const uint8_t*, float*);
 
 BlockFn block_fn(TensorType t) {
   switch (t) {
-    case TensorType::Q4_0: return deq_q4_0;
-    case TensorType::Q4_1: return deq_q4_1;
-    case TensorType::Q5_0: return deq_q5_0;
-    case TensorType::Q5_1: return deq_q5_1;
-    case TensorType::Q8_0: return deq_q8_0;
-    case TensorType::Q2_K: return deq_q2_k;
-    case TensorType::Q3_K: return deq_q3_k;
-    case TensorType::Q4_K: return deq_q4_k;
-    case TensorType::Q5_K: return deq_q5_k;
-    case TensorType::Q6_K: return deq_q6_k;
-    case TensorType::Q8_K: return deq_q8_k;
-    case TensorType::IQ4_NL: return deq_iq4_nl;
-    case TensorType::MXFP4: return deq_mxfp4;
-    default: return nullptr;
+    case TensorType::Q4_0:
+      return deq_q4_0;
+    case TensorType::Q4_1:
+      return deq_q4_1;
+    case TensorType::Q5_0:
+      return deq_q5_0;
+    case TensorType::Q5_1:
+      return deq_q5_1;
+    case TensorType::Q8_0:
+      return deq_q8_0;
+    case TensorType::Q2_K:
+      return deq_q2_k;
+    case TensorType::Q3_K:
+      return deq_q3_k;
+    case TensorType::Q4_K:
+      return deq_q4_k;
+    case TensorType::Q5_K:
+      return deq_q5_k;
+    case TensorType::Q6_K:
+      return deq_q6_k;
+    case TensorType::Q8_K:
+      return deq_q8_k;
+    case TensorType::IQ4_NL:
+      return deq_iq4_nl;
+    case TensorType::MXFP4:
+      return deq_mxfp4;
+    default:
+      return nullptr;
   }
 }
 
@@ -249,9 +263,9 @@ Status dequantize_row(io::TensorType type, const void* src, float* dst, int64_t 
     return {StatusCode::kUnsupported,
             "dequantize: unsupported tensor type " + io::type_name(uint32_t(type))};
   if (n < 0 || n % tr->block_size != 0)
-    return {StatusCode::kInvalidArgument,
-            "dequantize: " + std::to_string(n) + " elements is not a multiple of the " +
-                tr->name + " block size " + std::to_string(tr->block_size)};
+    return {StatusCode::kInvalidArgument, "dequantize: " + std::to_string(n) +
+                                              " elements is not a multiple of the " + tr->name +
+                                              " block size " + std::to_string(tr->block_size)};
   if (n > 0 && (src == nullptr || dst == nullptr))
     return {StatusCode::kInvalidArgument, "dequantize: null buffer"};
   const auto* s = static_cast<const uint8_t*>(src);
@@ -270,7 +284,8 @@ Status dequantize_row(io::TensorType type, const void* src, float* dst, int64_t 
         std::memcpy(dst + i, &bits, 4);
       }
       return Status::ok();
-    default: break;
+    default:
+      break;
   }
   BlockFn fn = block_fn(type);
   const int64_t nb = n / tr->block_size;

@@ -14,8 +14,8 @@ namespace {
 // Parity reference: dequantize one weight row (bit-exact with gguf.quants), dot in double.
 struct ReferenceLinear final : PackedLinear::Impl {
   const uint8_t* data = nullptr;  // borrowed, or points into `own`
-  std::vector<uint8_t> own;       // kFast without a fast kernel: a private copy (kFast never borrows)
-  uint64_t rb = 0;                // bytes per row
+  std::vector<uint8_t> own;  // kFast without a fast kernel: a private copy (kFast never borrows)
+  uint64_t rb = 0;           // bytes per row
 
   void forward(const float* x, int64_t M, float* y, ThreadPool& pool) const override {
     pool.parallel_for(N, [&](int64_t n0, int64_t n1) {

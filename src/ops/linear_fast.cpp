@@ -129,8 +129,8 @@ VNNI_Q void quantize_q8_0_row_512(const float* x, int64_t K, int zp, bool q8_1, 
   const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7FFFFFFF));
   for (int64_t b = 0; b < K / 32; ++b) {
     const __m512 v0 = _mm512_loadu_ps(x + b * 32), v1 = _mm512_loadu_ps(x + b * 32 + 16);
-    const float amax = _mm512_reduce_max_ps(
-        _mm512_max_ps(_mm512_and_ps(v0, absmask), _mm512_and_ps(v1, absmask)));
+    const float amax =
+        _mm512_reduce_max_ps(_mm512_max_ps(_mm512_and_ps(v0, absmask), _mm512_and_ps(v1, absmask)));
     const float d = amax / 127.f;
     const float id = amax != 0.f ? 127.f / amax : 0.f;
     const __m512 idv = _mm512_set1_ps(id);
@@ -152,7 +152,8 @@ VNNI_Q void quantize_q8_k_row_512(const float* x, int64_t K, int G, int zp, int8
   for (int64_t b = 0; b < K / 256; ++b) {
     const float* xb = x + b * 256;
     __m512 m = _mm512_setzero_ps();
-    for (int j = 0; j < 256; j += 16) m = _mm512_max_ps(m, _mm512_and_ps(_mm512_loadu_ps(xb + j), absmask));
+    for (int j = 0; j < 256; j += 16)
+      m = _mm512_max_ps(m, _mm512_and_ps(_mm512_loadu_ps(xb + j), absmask));
     const float amax = _mm512_reduce_max_ps(m);
     float d = 0.f;
     if (amax == 0.f) {
@@ -190,29 +191,54 @@ VNNI_Q void quantize_q8_k_row_512(const float* x, int64_t K, int G, int zp, int8
 // ---- per-type block decoding into (codes, scale, offset) per group ---------------------------
 
 struct QuantSpec {
-  int G;          // group size (32 or 16)
-  bool nib;       // nibble storage (else 8-bit codes)
-  int planes;     // extra bit planes above the nibble (0..2)
-  bool affine;    // w = s*code + o (else s*(code - zp))
-  int zp;         // zero point (symmetric)
-  ActQ act;       // activation quantization
+  int G;        // group size (32 or 16)
+  bool nib;     // nibble storage (else 8-bit codes)
+  int planes;   // extra bit planes above the nibble (0..2)
+  bool affine;  // w = s*code + o (else s*(code - zp))
+  int zp;       // zero point (symmetric)
+  ActQ act;     // activation quantization
 };
 
 bool quant_spec(TensorType t, QuantSpec* s) {
   switch (t) {
-    case TensorType::Q4_0: *s = {32, true, 0, false, 8, ActQ::kQ8_0}; return true;
-    case TensorType::Q4_1: *s = {32, true, 0, true, 0, ActQ::kQ8_1}; return true;
-    case TensorType::Q5_0: *s = {32, true, 1, false, 16, ActQ::kQ8_0}; return true;
-    case TensorType::Q5_1: *s = {32, true, 1, true, 0, ActQ::kQ8_1}; return true;
-    case TensorType::Q8_0: *s = {32, false, 0, false, 128, ActQ::kQ8_0}; return true;
-    case TensorType::IQ4_NL: *s = {32, false, 0, false, 128, ActQ::kQ8_0}; return true;
-    case TensorType::MXFP4: *s = {32, true, 1, false, 12, ActQ::kQ8_0}; return true;
-    case TensorType::Q2_K: *s = {16, true, 0, true, 0, ActQ::kQ8_K}; return true;
-    case TensorType::Q3_K: *s = {16, true, 0, false, 4, ActQ::kQ8_K}; return true;
-    case TensorType::Q4_K: *s = {32, true, 0, true, 0, ActQ::kQ8_K}; return true;
-    case TensorType::Q5_K: *s = {32, true, 1, true, 0, ActQ::kQ8_K}; return true;
-    case TensorType::Q6_K: *s = {16, true, 2, false, 32, ActQ::kQ8_K}; return true;
-    default: return false;
+    case TensorType::Q4_0:
+      *s = {32, true, 0, false, 8, ActQ::kQ8_0};
+      return true;
+    case TensorType::Q4_1:
+      *s = {32, true, 0, true, 0, ActQ::kQ8_1};
+      return true;
+    case TensorType::Q5_0:
+      *s = {32, true, 1, false, 16, ActQ::kQ8_0};
+      return true;
+    case TensorType::Q5_1:
+      *s = {32, true, 1, true, 0, ActQ::kQ8_1};
+      return true;
+    case TensorType::Q8_0:
+      *s = {32, false, 0, false, 128, ActQ::kQ8_0};
+      return true;
+    case TensorType::IQ4_NL:
+      *s = {32, false, 0, false, 128, ActQ::kQ8_0};
+      return true;
+    case TensorType::MXFP4:
+      *s = {32, true, 1, false, 12, ActQ::kQ8_0};
+      return true;
+    case TensorType::Q2_K:
+      *s = {16, true, 0, true, 0, ActQ::kQ8_K};
+      return true;
+    case TensorType::Q3_K:
+      *s = {16, true, 0, false, 4, ActQ::kQ8_K};
+      return true;
+    case TensorType::Q4_K:
+      *s = {32, true, 0, true, 0, ActQ::kQ8_K};
+      return true;
+    case TensorType::Q5_K:
+      *s = {32, true, 1, true, 0, ActQ::kQ8_K};
+      return true;
+    case TensorType::Q6_K:
+      *s = {16, true, 2, false, 32, ActQ::kQ8_K};
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -300,7 +326,8 @@ void decode_block(TensorType t, const uint8_t* b, uint8_t* codes, float* s, floa
       }
       for (int h = 0; h < 2; ++h)
         for (int sh = 0; sh < 4; ++sh)
-          for (int l = 0; l < 32; ++l) codes[128 * h + 32 * sh + l] = (qs[32 * h + l] >> (2 * sh)) & 3;
+          for (int l = 0; l < 32; ++l)
+            codes[128 * h + 32 * sh + l] = (qs[32 * h + l] >> (2 * sh)) & 3;
       return;
     }
     case TensorType::Q3_K: {
@@ -360,7 +387,8 @@ void decode_block(TensorType t, const uint8_t* b, uint8_t* codes, float* s, floa
           }
       return;
     }
-    default: return;
+    default:
+      return;
   }
 }
 
@@ -474,7 +502,8 @@ void tile_portable(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, i
     }
   }
   for (int i = 0; i < mb; ++i)
-    for (int r = 0; r < kTile && t * kTile + r < N; ++r) y[(m0 + i) * N + t * kTile + r] = acc[i][r];
+    for (int r = 0; r < kTile && t * kTile + r < N; ++r)
+      y[(m0 + i) * N + t * kTile + r] = acc[i][r];
 }
 
 #if LLMKIT_X86
@@ -591,10 +620,14 @@ using TileFn = void (*)(const QuantLinear&, const Acts&, int64_t, int64_t, float
 template <int NT, bool NIB, int PL, bool AFF, int G>
 TileFn pick_mb(int mb) {
   switch (mb) {
-    case 1: return tile_vnni<1, NT, NIB, PL, AFF, G>;
-    case 2: return tile_vnni<2, NT, NIB, PL, AFF, G>;
-    case 3: return tile_vnni<3, NT, NIB, PL, AFF, G>;
-    default: return tile_vnni<4, NT, NIB, PL, AFF, G>;
+    case 1:
+      return tile_vnni<1, NT, NIB, PL, AFF, G>;
+    case 2:
+      return tile_vnni<2, NT, NIB, PL, AFF, G>;
+    case 3:
+      return tile_vnni<3, NT, NIB, PL, AFF, G>;
+    default:
+      return tile_vnni<4, NT, NIB, PL, AFF, G>;
   }
 }
 

@@ -43,7 +43,7 @@ inline float bf16_to_f32(uint16_t h) {
 // Activation conversions, bit-identical to f32_to_f16 / f32_to_bf16 (F16C rounds to nearest even;
 // the bf16 rounding is done in integers, as ggml does, so denormals are not flushed).
 __attribute__((target("avx512f,avx512bw,f16c"))) void round_f16_512(const float* x, float* out,
-                                                                  int64_t n) {
+                                                                    int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16)
     _mm512_storeu_ps(out + i, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(x + i),
@@ -51,17 +51,19 @@ __attribute__((target("avx512f,avx512bw,f16c"))) void round_f16_512(const float*
   for (; i < n; ++i) out[i] = f16_to_f32(f32_to_f16(x[i]));
 }
 __attribute__((target("avx512f,avx512bw"))) void to_bf16_512(const float* x, uint16_t* out,
-                                                            int64_t n) {
+                                                             int64_t n) {
   int64_t i = 0;
   const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7FFF);
   const __m512i absmask = _mm512_set1_epi32(0x7FFFFFFF), inf = _mm512_set1_epi32(0x7F800000);
   for (; i + 16 <= n; i += 16) {
     const __m512i u = _mm512_loadu_si512(x + i);
     __m512i r = _mm512_srli_epi32(
-        _mm512_add_epi32(u, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u, 16), one))),
+        _mm512_add_epi32(u,
+                         _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u, 16), one))),
         16);
     const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, absmask), inf);
-    r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(64)));
+    r = _mm512_mask_mov_epi32(r, nan,
+                              _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(64)));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm512_cvtepi32_epi16(r));
   }
   for (; i < n; ++i) out[i] = f32_to_bf16(x[i]);
@@ -82,8 +84,8 @@ struct FloatLinear final : PackedLinear::Impl {
 // Activations converted to the kernel's input form: F32 as is, F16 rounded (kept as f32 values),
 // BF16 as packed bf16 pairs.
 struct FloatActs {
-  std::vector<float> f;      // [M, K] (F32 / F16 path)
-  std::vector<uint16_t> b;   // [M, K] (BF16 path)
+  std::vector<float> f;     // [M, K] (F32 / F16 path)
+  std::vector<uint16_t> b;  // [M, K] (BF16 path)
 };
 
 void tile_portable(const FloatLinear& L, const FloatActs& a, const float* x, int64_t t, int64_t m,
@@ -125,7 +127,8 @@ void tile_portable(const FloatLinear& L, const FloatActs& a, const float* x, int
 
 // NT tiles × MB activation rows per call: NT·MB independent accumulator chains hide FMA latency.
 template <int MB, int NT, bool F16>
-AVX512F16 void tile_f32_512(const FloatLinear& L, const float* xs, int64_t t, int64_t m0, float* y) {
+AVX512F16 void tile_f32_512(const FloatLinear& L, const float* xs, int64_t t, int64_t m0,
+                            float* y) {
   const int64_t K = L.K, N = L.N;
   const uint8_t* w = L.base() + t * L.tile_bytes;
   __m512 acc[NT][MB];
@@ -172,8 +175,7 @@ AVX512BF16 void tile_bf16_512(const FloatLinear& L, const uint16_t* xs, int64_t 
   for (int64_t p = 0; p < K / 2; ++p) {
     __m512bh wv[NT];
 #pragma GCC unroll 8
-    for (int j = 0; j < NT; ++j)
-      wv[j] = (__m512bh)_mm512_load_si512(w + j * L.tile_bytes + p * 64);
+    for (int j = 0; j < NT; ++j) wv[j] = (__m512bh)_mm512_load_si512(w + j * L.tile_bytes + p * 64);
 #pragma GCC unroll 8
     for (int i = 0; i < MB; ++i) {
       int32_t pair;
@@ -204,10 +206,14 @@ template <int NT>
 void run_tiles_512(const FloatLinear& L, const FloatActs& a, const float* x, int64_t t, int64_t m0,
                    int mb, float* y) {
   switch (mb) {
-    case 1: return run_tile_512<1, NT>(L, a, x, t, m0, y);
-    case 2: return run_tile_512<2, NT>(L, a, x, t, m0, y);
-    case 3: return run_tile_512<3, NT>(L, a, x, t, m0, y);
-    default: return run_tile_512<4, NT>(L, a, x, t, m0, y);
+    case 1:
+      return run_tile_512<1, NT>(L, a, x, t, m0, y);
+    case 2:
+      return run_tile_512<2, NT>(L, a, x, t, m0, y);
+    case 3:
+      return run_tile_512<3, NT>(L, a, x, t, m0, y);
+    default:
+      return run_tile_512<4, NT>(L, a, x, t, m0, y);
   }
 }
 #endif
@@ -292,8 +298,9 @@ std::unique_ptr<PackedLinear::Impl> make_float_linear(TensorType type, const uin
     }
   }
   L->wbytes = uint64_t(total);
-  const bool simd = simd::has_avx512_vnni() && (type != TensorType::BF16 || simd::has_avx512_bf16());
-  L->kname = type == TensorType::F32 ? (simd ? "avx512-f32x16" : "portable-f32x16")
+  const bool simd =
+      simd::has_avx512_vnni() && (type != TensorType::BF16 || simd::has_avx512_bf16());
+  L->kname = type == TensorType::F32   ? (simd ? "avx512-f32x16" : "portable-f32x16")
              : type == TensorType::F16 ? (simd ? "avx512-f16x16" : "portable-f16x16")
                                        : (simd ? "avx512bf16-bf16x16" : "portable-bf16x16");
   return L;

@@ -16,8 +16,7 @@ namespace llmkit::ops::simd {
 #if LLMKIT_X86
 bool has_avx512_vnni() noexcept {
   static const bool v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                        __builtin_cpu_supports("avx512vl") &&
-                        __builtin_cpu_supports("avx512vnni");
+                        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
   return v;
 }
 bool has_avx512_bf16() noexcept {

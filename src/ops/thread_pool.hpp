@@ -30,7 +30,8 @@ class ThreadPool {
   template <typename Fn>
   void parallel_for(int64_t n, Fn&& fn, int max_threads = 0, int64_t grain = 1) {
     using F = std::remove_reference_t<Fn>;
-    run(n, grain, max_threads,
+    run(
+        n, grain, max_threads,
         [](void* ctx, int64_t b, int64_t e) { (*static_cast<F*>(ctx))(b, e); },
         const_cast<void*>(static_cast<const void*>(&fn)));
   }
@@ -40,7 +41,10 @@ class ThreadPool {
   void run_on_threads(Fn&& fn, int max_threads = 0) {
     int used = effective_threads(max_threads, INT32_MAX);
     parallel_for(
-        used, [&](int64_t b, int64_t e) { for (int64_t i = b; i < e; ++i) fn(int(i), used); },
+        used,
+        [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) fn(int(i), used);
+        },
         used, 1);
   }
 
