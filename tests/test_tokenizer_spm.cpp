@@ -43,7 +43,8 @@ std::string golden(const std::string& name) {
 
 std::string hex_decode(const std::string& hex) {
   std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(char(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(char(std::stoi(hex.substr(i, 2), nullptr, 16)));
   return out;
 }
 
@@ -98,7 +99,8 @@ int run_goldens(const Tokenizer& tok, const std::string& path, SecondReference s
     if (!ids.is_ok() || *ids != want) fail(i, "ids differ", text);
     if (!ids_sp.is_ok() || *ids_sp != want_sp) fail(i, "ids_special differ", text);
     auto dec = tok.decode(want);
-    if (!dec.is_ok() || *dec != c["decoded"].get<std::string>()) fail(i, "decoded differs: '" + (dec.is_ok() ? *dec : "error") + "'", text);
+    if (!dec.is_ok() || *dec != c["decoded"].get<std::string>())
+      fail(i, "decoded differs: '" + (dec.is_ok() ? *dec : "error") + "'", text);
     if (dec.is_ok() && streamed(tok, want) != *dec) fail(i, "streaming != decode", text);
     if (c["roundtrip"].get<bool>() && ids.is_ok()) {
       auto rt = tok.decode(*ids);
@@ -108,8 +110,9 @@ int run_goldens(const Tokenizer& tok, const std::string& path, SecondReference s
   if (second.cases)
     MESSAGE(disagreements << " cases where llama.cpp and HF disagree on ids_special; following "
                           << (second.prefer_llamacpp ? "llama.cpp" : "HF"));
-  MESSAGE(path.substr(path.rfind('/') + 1) << " with " << tok.source().substr(tok.source().rfind('/') + 1) << ": "
-                                           << (cases.size() * 5 - size_t(failures)) << "/" << cases.size() * 5 << " checks");
+  MESSAGE(path.substr(path.rfind('/') + 1)
+          << " with " << tok.source().substr(tok.source().rfind('/') + 1) << ": "
+          << (cases.size() * 5 - size_t(failures)) << "/" << cases.size() * 5 << " checks");
   return failures;
 }
 
@@ -132,7 +135,14 @@ struct TinyVocab {
       scores.push_back(0);
       types.push_back(6);
     }
-    const char* pieces[] = {"\xE2\x96\x81", "a", "b", "\xE2\x96\x81" "a", "ab", "\xE2\x96\x81" "ab"};
+    const char* pieces[] = {"\xE2\x96\x81",
+                            "a",
+                            "b",
+                            "\xE2\x96\x81"
+                            "a",
+                            "ab",
+                            "\xE2\x96\x81"
+                            "ab"};
     float s = -1;
     for (const char* p : pieces) {
       tokens.push_back(p);
@@ -160,298 +170,316 @@ Result<std::shared_ptr<const Tokenizer>> from_bytes(const test::Bytes& bytes) {
 }  // namespace
 
 TEST_SUITE("tokenizer_spm") {
-
-// HF's Llama 2 tokenizer.json marks <s>, </s>, <unk> as `normalized` added tokens, which makes HF
-// drop the spaces around them when special text is parsed ("<s> hello </s>" -> [1, 22172, 2]);
-// llama.cpp and sentencepiece-style splitting keep them ([1, 29871, 22172, 29871, 2]). For GGUF
-// vocabularies llmkit follows llama.cpp there; everything else must match both.
-TEST_CASE("GGUF llama-spm and llama2 tokenizer.model reproduce the Llama 2 goldens") {
-  if (!test::have_fixtures()) return;
-  auto lc = nlohmann::json::parse(slurp(golden("tokenizer_goldens_spm_llamacpp.json")));
-  SecondReference second{&lc["vocabs"]["llama_spm"]["cases"], true};
-  CHECK(run_goldens(*load("vocab/ggml-vocab-llama-spm.gguf"), golden("tokenizer_goldens_llama2.json"), second) == 0);
-  CHECK(run_goldens(*load("tokenizers/llama2-tokenizer.model"), golden("tokenizer_goldens_llama2.json"), second) == 0);
-}
-
-// llama.cpp gives every Phi-3 special token rstrip by model name (as Phi-3-mini's own
-// tokenizer.json does); the ortx-phi-3 tokenizer.json that names this vocabulary's vectors does
-// not, and llmkit follows the file (GGUF carries no strip flags).
-TEST_CASE("GGUF phi-3 vocabulary reproduces HF's Phi-3 goldens") {
-  if (!test::have_fixtures()) return;
-  auto lc = nlohmann::json::parse(slurp(golden("tokenizer_goldens_spm_llamacpp.json")));
-  SecondReference second{&lc["vocabs"]["phi3"]["cases"], false};
-  CHECK(run_goldens(*load("vocab/ggml-vocab-phi-3.gguf"), golden("tokenizer_goldens_phi3.json"), second) == 0);
-}
-
-TEST_CASE("invalid UTF-8 input is handled as llama.cpp (GGUF) and sentencepiece (.model) do") {
-  if (!test::have_fixtures()) return;
-  auto j = nlohmann::json::parse(slurp(golden("tokenizer_goldens_spm_bytes.json")));
-  auto gguf = load("vocab/ggml-vocab-llama-spm.gguf");
-  auto model = load("tokenizers/llama2-tokenizer.model");
-  for (const auto& c : j["cases"]) {
-    const std::string text = hex_decode(c["hex"].get<std::string>());
-    CAPTURE(c["hex"].get<std::string>());
-    auto a = gguf->encode(text);
-    auto b = model->encode(text);
-    REQUIRE(a.is_ok());
-    REQUIRE(b.is_ok());
-    CHECK(*a == c["gguf_llama_spm"].get<std::vector<int32_t>>());
-    CHECK(*b == c["model_llama2"].get<std::vector<int32_t>>());
-    // With keep_invalid_utf8 the byte tokens decode to llama.cpp's raw bytes.
-    DecodeOptions raw;
-    raw.keep_invalid_utf8 = true;
-    auto back = gguf->decode(*a, raw);
-    REQUIRE(back.is_ok());
-    CHECK(*back == hex_decode(c["gguf_llama_spm_decoded_hex"].get<std::string>()));
-    // The default output is valid UTF-8 and streaming agrees with it.
-    auto clean = gguf->decode(*a);
-    REQUIRE(clean.is_ok());
-    CHECK(streamed(*gguf, *a) == *clean);
-    CHECK(streamed(*gguf, *a, raw) == *back);
+  // HF's Llama 2 tokenizer.json marks <s>, </s>, <unk> as `normalized` added tokens, which makes HF
+  // drop the spaces around them when special text is parsed ("<s> hello </s>" -> [1, 22172, 2]);
+  // llama.cpp and sentencepiece-style splitting keep them ([1, 29871, 22172, 29871, 2]). For GGUF
+  // vocabularies llmkit follows llama.cpp there; everything else must match both.
+  TEST_CASE("GGUF llama-spm and llama2 tokenizer.model reproduce the Llama 2 goldens") {
+    if (!test::have_fixtures()) return;
+    auto lc = nlohmann::json::parse(slurp(golden("tokenizer_goldens_spm_llamacpp.json")));
+    SecondReference second{&lc["vocabs"]["llama_spm"]["cases"], true};
+    CHECK(run_goldens(*load("vocab/ggml-vocab-llama-spm.gguf"),
+                      golden("tokenizer_goldens_llama2.json"), second) == 0);
+    CHECK(run_goldens(*load("tokenizers/llama2-tokenizer.model"),
+                      golden("tokenizer_goldens_llama2.json"), second) == 0);
   }
-}
 
-TEST_CASE("npm llama-tokenizer-js vectors (Llama 2 with BOS and decode options)") {
-  if (!test::have_fixtures()) return;
-  auto j = nlohmann::json::parse(slurp(test::fixture("tokenizers/vectors/llama-tokenizer-js-vectors.json")));
-  for (const char* rel : {"tokenizers/llama2-tokenizer.model", "vocab/ggml-vocab-llama-spm.gguf"}) {
-    auto tok = load(rel);
-    int enc = 0, dec = 0;
-    for (const auto& c : j) {
-      if (c["op"] == "encode") {
-        REQUIRE(c["add_preceding_space"].get<bool>());  // the only mode SentencePiece has
-        EncodeOptions o;
-        o.add_bos = c["add_bos"].get<bool>();
-        auto ids = tok->encode(c["input"].get<std::string>(), o);
-        REQUIRE(ids.is_ok());
-        CHECK(*ids == c["ids"].get<std::vector<int32_t>>());
-        ++enc;
-      } else {
-        // add_bos_token: the ids start with a BOS the decoder drops; add_preceding_space: the
-        // dummy-prefix space is removed.
-        DecodeOptions o;
-        o.skip_special = c["add_bos_token"].get<bool>();
-        o.strip_leading_space = c["add_preceding_space"].get<bool>();
-        const auto ids = c["ids"].get<std::vector<int32_t>>();
-        auto text = tok->decode(ids, o);
-        REQUIRE(text.is_ok());
-        CHECK(*text == c["output"].get<std::string>());
-        CHECK(streamed(*tok, ids, o) == *text);
-        ++dec;
-      }
+  // llama.cpp gives every Phi-3 special token rstrip by model name (as Phi-3-mini's own
+  // tokenizer.json does); the ortx-phi-3 tokenizer.json that names this vocabulary's vectors does
+  // not, and llmkit follows the file (GGUF carries no strip flags).
+  TEST_CASE("GGUF phi-3 vocabulary reproduces HF's Phi-3 goldens") {
+    if (!test::have_fixtures()) return;
+    auto lc = nlohmann::json::parse(slurp(golden("tokenizer_goldens_spm_llamacpp.json")));
+    SecondReference second{&lc["vocabs"]["phi3"]["cases"], false};
+    CHECK(run_goldens(*load("vocab/ggml-vocab-phi-3.gguf"), golden("tokenizer_goldens_phi3.json"),
+                      second) == 0);
+  }
+
+  TEST_CASE("invalid UTF-8 input is handled as llama.cpp (GGUF) and sentencepiece (.model) do") {
+    if (!test::have_fixtures()) return;
+    auto j = nlohmann::json::parse(slurp(golden("tokenizer_goldens_spm_bytes.json")));
+    auto gguf = load("vocab/ggml-vocab-llama-spm.gguf");
+    auto model = load("tokenizers/llama2-tokenizer.model");
+    for (const auto& c : j["cases"]) {
+      const std::string text = hex_decode(c["hex"].get<std::string>());
+      CAPTURE(c["hex"].get<std::string>());
+      auto a = gguf->encode(text);
+      auto b = model->encode(text);
+      REQUIRE(a.is_ok());
+      REQUIRE(b.is_ok());
+      CHECK(*a == c["gguf_llama_spm"].get<std::vector<int32_t>>());
+      CHECK(*b == c["model_llama2"].get<std::vector<int32_t>>());
+      // With keep_invalid_utf8 the byte tokens decode to llama.cpp's raw bytes.
+      DecodeOptions raw;
+      raw.keep_invalid_utf8 = true;
+      auto back = gguf->decode(*a, raw);
+      REQUIRE(back.is_ok());
+      CHECK(*back == hex_decode(c["gguf_llama_spm_decoded_hex"].get<std::string>()));
+      // The default output is valid UTF-8 and streaming agrees with it.
+      auto clean = gguf->decode(*a);
+      REQUIRE(clean.is_ok());
+      CHECK(streamed(*gguf, *a) == *clean);
+      CHECK(streamed(*gguf, *a, raw) == *back);
     }
-    MESSAGE(rel << ": " << enc << " encode and " << dec << " decode vectors");
-    CHECK(enc + dec == int(j.size()));
   }
-}
 
-TEST_CASE("tokenizer.model metadata: Llama 2") {
-  if (!test::have_fixtures()) return;
-  auto tok = load("tokenizers/llama2-tokenizer.model");
-  CHECK(tok->kind() == "spm");
-  CHECK(tok->vocab_size() == 32000);
-  CHECK(tok->bos_id() == 1);
-  CHECK(tok->eos_id() == 2);
-  CHECK(tok->unk_id() == 0);
-  CHECK(tok->pad_id() == -1);
-  CHECK(tok->add_bos_by_default());
-  CHECK_FALSE(tok->add_eos_by_default());
-  CHECK(tok->is_byte(3 + 0x41));
-  CHECK(tok->token_to_piece(3 + 0x41) == "A");
-  CHECK(tok->token_text(15043) == "\xE2\x96\x81Hello");
-  CHECK(tok->token_to_piece(15043) == " Hello");
-  CHECK(tok->token_id("\xE2\x96\x81Hello") == 15043);
-  CHECK(tok->token_id("no such piece") == -1);
-  CHECK(tok->is_control(1));
-  CHECK(tok->is_special(0));
-  CHECK_FALSE(tok->is_special(15043));
-  CHECK(tok->is_end_of_generation(2));
-}
+  TEST_CASE("npm llama-tokenizer-js vectors (Llama 2 with BOS and decode options)") {
+    if (!test::have_fixtures()) return;
+    auto j = nlohmann::json::parse(
+        slurp(test::fixture("tokenizers/vectors/llama-tokenizer-js-vectors.json")));
+    for (const char* rel :
+         {"tokenizers/llama2-tokenizer.model", "vocab/ggml-vocab-llama-spm.gguf"}) {
+      auto tok = load(rel);
+      int enc = 0, dec = 0;
+      for (const auto& c : j) {
+        if (c["op"] == "encode") {
+          REQUIRE(c["add_preceding_space"].get<bool>());  // the only mode SentencePiece has
+          EncodeOptions o;
+          o.add_bos = c["add_bos"].get<bool>();
+          auto ids = tok->encode(c["input"].get<std::string>(), o);
+          REQUIRE(ids.is_ok());
+          CHECK(*ids == c["ids"].get<std::vector<int32_t>>());
+          ++enc;
+        } else {
+          // add_bos_token: the ids start with a BOS the decoder drops; add_preceding_space: the
+          // dummy-prefix space is removed.
+          DecodeOptions o;
+          o.skip_special = c["add_bos_token"].get<bool>();
+          o.strip_leading_space = c["add_preceding_space"].get<bool>();
+          const auto ids = c["ids"].get<std::vector<int32_t>>();
+          auto text = tok->decode(ids, o);
+          REQUIRE(text.is_ok());
+          CHECK(*text == c["output"].get<std::string>());
+          CHECK(streamed(*tok, ids, o) == *text);
+          ++dec;
+        }
+      }
+      MESSAGE(rel << ": " << enc << " encode and " << dec << " decode vectors");
+      CHECK(enc + dec == int(j.size()));
+    }
+  }
 
-TEST_CASE("ModelProto: parse(serialize(x)) == x, and the Llama 2 model parses") {
-  tok::SpmModelSpec s;
-  s.model_type = tok::SpmModelType::kBpe;
-  s.byte_fallback = true;
-  s.unk_id = 0;
-  s.bos_id = -1;
-  s.eos_id = 2;
-  s.pad_id = -1;
-  s.add_dummy_prefix = false;
-  s.remove_extra_whitespaces = false;
-  s.pieces = {{"<unk>", 0, tok::SpmPieceType::kUnknown},
-              {"<0x41>", 0, tok::SpmPieceType::kByte},
-              {"</s>", 0, tok::SpmPieceType::kControl},
-              {"\xE2\x96\x81x", -1.5f, tok::SpmPieceType::kNormal},
-              {"  ", -1000, tok::SpmPieceType::kUserDefined}};
-  auto p = tok::parse_spm_model_proto(tok::serialize_spm_model_proto(s), "mem");
-  REQUIRE_MESSAGE(p.is_ok(), p.status().to_string());
-  CHECK(p->model_type == s.model_type);
-  CHECK(p->byte_fallback);
-  CHECK(p->bos_id == -1);
-  CHECK(p->eos_id == 2);
-  CHECK_FALSE(p->add_dummy_prefix);
-  CHECK_FALSE(p->remove_extra_whitespaces);
-  REQUIRE(p->pieces.size() == s.pieces.size());
-  for (size_t i = 0; i < s.pieces.size(); ++i) {
-    CHECK(p->pieces[i].piece == s.pieces[i].piece);
-    CHECK(p->pieces[i].score == s.pieces[i].score);
-    CHECK(p->pieces[i].type == s.pieces[i].type);
+  TEST_CASE("tokenizer.model metadata: Llama 2") {
+    if (!test::have_fixtures()) return;
+    auto tok = load("tokenizers/llama2-tokenizer.model");
+    CHECK(tok->kind() == "spm");
+    CHECK(tok->vocab_size() == 32000);
+    CHECK(tok->bos_id() == 1);
+    CHECK(tok->eos_id() == 2);
+    CHECK(tok->unk_id() == 0);
+    CHECK(tok->pad_id() == -1);
+    CHECK(tok->add_bos_by_default());
+    CHECK_FALSE(tok->add_eos_by_default());
+    CHECK(tok->is_byte(3 + 0x41));
+    CHECK(tok->token_to_piece(3 + 0x41) == "A");
+    CHECK(tok->token_text(15043) == "\xE2\x96\x81Hello");
+    CHECK(tok->token_to_piece(15043) == " Hello");
+    CHECK(tok->token_id("\xE2\x96\x81Hello") == 15043);
+    CHECK(tok->token_id("no such piece") == -1);
+    CHECK(tok->is_control(1));
+    CHECK(tok->is_special(0));
+    CHECK_FALSE(tok->is_special(15043));
+    CHECK(tok->is_end_of_generation(2));
   }
-  if (!test::have_fixtures()) return;
-  auto l = tok::parse_spm_model_proto(slurp(test::fixture("tokenizers/llama2-tokenizer.model")), "llama2");
-  REQUIRE(l.is_ok());
-  CHECK(l->pieces.size() == 32000);
-  CHECK(l->model_type == tok::SpmModelType::kBpe);
-  CHECK(l->byte_fallback);
-  CHECK(l->add_dummy_prefix);
-  CHECK_FALSE(l->remove_extra_whitespaces);
-  CHECK(l->pieces[3].type == tok::SpmPieceType::kByte);
-  CHECK(l->pieces[1].type == tok::SpmPieceType::kControl);
-}
 
-TEST_CASE("malformed tokenizer.model files give clear errors") {
-  if (!test::have_fixtures()) return;
-  const std::string good = slurp(test::fixture("tokenizers/llama2-tokenizer.model"));
-  auto err = [](std::string_view bytes) {
-    auto m = tok::SpmModel::from_model_proto(bytes, "bad.model");
-    REQUIRE_FALSE(m.is_ok());
-    return m.status();
-  };
-  CHECK(err("").code() == StatusCode::kCorruptFile);
-  // Truncations at many points: never a crash, always an error or (at a field boundary) a model
-  // that is simply smaller.
-  for (size_t cut : {size_t(1), size_t(7), size_t(100), good.size() / 2, good.size() - 3}) {
-    auto m = tok::SpmModel::from_model_proto(std::string_view(good).substr(0, cut), "cut.model");
-    if (!m.is_ok()) CHECK(m.status().code() == StatusCode::kCorruptFile);
+  TEST_CASE("ModelProto: parse(serialize(x)) == x, and the Llama 2 model parses") {
+    tok::SpmModelSpec s;
+    s.model_type = tok::SpmModelType::kBpe;
+    s.byte_fallback = true;
+    s.unk_id = 0;
+    s.bos_id = -1;
+    s.eos_id = 2;
+    s.pad_id = -1;
+    s.add_dummy_prefix = false;
+    s.remove_extra_whitespaces = false;
+    s.pieces = {{"<unk>", 0, tok::SpmPieceType::kUnknown},
+                {"<0x41>", 0, tok::SpmPieceType::kByte},
+                {"</s>", 0, tok::SpmPieceType::kControl},
+                {"\xE2\x96\x81x", -1.5f, tok::SpmPieceType::kNormal},
+                {"  ", -1000, tok::SpmPieceType::kUserDefined}};
+    auto p = tok::parse_spm_model_proto(tok::serialize_spm_model_proto(s), "mem");
+    REQUIRE_MESSAGE(p.is_ok(), p.status().to_string());
+    CHECK(p->model_type == s.model_type);
+    CHECK(p->byte_fallback);
+    CHECK(p->bos_id == -1);
+    CHECK(p->eos_id == 2);
+    CHECK_FALSE(p->add_dummy_prefix);
+    CHECK_FALSE(p->remove_extra_whitespaces);
+    REQUIRE(p->pieces.size() == s.pieces.size());
+    for (size_t i = 0; i < s.pieces.size(); ++i) {
+      CHECK(p->pieces[i].piece == s.pieces[i].piece);
+      CHECK(p->pieces[i].score == s.pieces[i].score);
+      CHECK(p->pieces[i].type == s.pieces[i].type);
+    }
+    if (!test::have_fixtures()) return;
+    auto l = tok::parse_spm_model_proto(slurp(test::fixture("tokenizers/llama2-tokenizer.model")),
+                                        "llama2");
+    REQUIRE(l.is_ok());
+    CHECK(l->pieces.size() == 32000);
+    CHECK(l->model_type == tok::SpmModelType::kBpe);
+    CHECK(l->byte_fallback);
+    CHECK(l->add_dummy_prefix);
+    CHECK_FALSE(l->remove_extra_whitespaces);
+    CHECK(l->pieces[3].type == tok::SpmPieceType::kByte);
+    CHECK(l->pieces[1].type == tok::SpmPieceType::kControl);
   }
-  Status s = err("\x0a\xff\xff\xff\xff\x0f");  // field 1, length ~4 GiB
-  CHECK(s.message().find("runs past the end") != std::string::npos);
-  CHECK(err("\x0b").message().find("wire type") != std::string::npos);  // field 1, group start
-  CHECK(err("hello, I am text").code() == StatusCode::kCorruptFile);
 
-  // Semantic errors, built with the writer.
-  auto spec = tok::parse_spm_model_proto(good, "llama2");
-  REQUIRE(spec.is_ok());
-  auto with = [&](auto mutate) {
-    tok::SpmModelSpec s2 = *spec;
-    mutate(s2);
-    return err(tok::serialize_spm_model_proto(s2)).message();
-  };
-  CHECK(with([](tok::SpmModelSpec& x) { x.pieces[500].piece = x.pieces[400].piece; }).find("duplicates token 400") != std::string::npos);
-  CHECK(with([](tok::SpmModelSpec& x) { x.pieces[500].piece = "bad\xff"; }).find("not valid UTF-8") != std::string::npos);
-  CHECK(with([](tok::SpmModelSpec& x) { x.pieces[500].piece.clear(); }).find("is empty") != std::string::npos);
-  CHECK(with([](tok::SpmModelSpec& x) { x.pieces[10].piece = "<0xZZ>"; }).find("<0xNN>") != std::string::npos);
-  CHECK(with([](tok::SpmModelSpec& x) { x.pieces[600].type = tok::SpmPieceType::kUnknown; }).find("second unknown") != std::string::npos);
-  CHECK(with([](tok::SpmModelSpec& x) { x.pieces[0].type = tok::SpmPieceType::kNormal; }).find("no unknown token") != std::string::npos);
-  CHECK(with([](tok::SpmModelSpec& x) { x.byte_fallback = false; }).find("byte_fallback") != std::string::npos);
-  CHECK(with([](tok::SpmModelSpec& x) { x.pieces[700].score = std::numeric_limits<float>::quiet_NaN(); }).find("non-finite") != std::string::npos);
-}
+  TEST_CASE("malformed tokenizer.model files give clear errors") {
+    if (!test::have_fixtures()) return;
+    const std::string good = slurp(test::fixture("tokenizers/llama2-tokenizer.model"));
+    auto err = [](std::string_view bytes) {
+      auto m = tok::SpmModel::from_model_proto(bytes, "bad.model");
+      REQUIRE_FALSE(m.is_ok());
+      return m.status();
+    };
+    CHECK(err("").code() == StatusCode::kCorruptFile);
+    // Truncations at many points: never a crash, always an error or (at a field boundary) a model
+    // that is simply smaller.
+    for (size_t cut : {size_t(1), size_t(7), size_t(100), good.size() / 2, good.size() - 3}) {
+      auto m = tok::SpmModel::from_model_proto(std::string_view(good).substr(0, cut), "cut.model");
+      if (!m.is_ok()) CHECK(m.status().code() == StatusCode::kCorruptFile);
+    }
+    Status s = err("\x0a\xff\xff\xff\xff\x0f");  // field 1, length ~4 GiB
+    CHECK(s.message().find("runs past the end") != std::string::npos);
+    CHECK(err("\x0b").message().find("wire type") != std::string::npos);  // field 1, group start
+    CHECK(err("hello, I am text").code() == StatusCode::kCorruptFile);
 
-TEST_CASE("GGUF SentencePiece vocabulary: a tiny valid one encodes, malformed ones give clear errors") {
-  TinyVocab v;
-  auto ok = from_bytes(v.gguf());
-  REQUIRE_MESSAGE(ok.is_ok(), ok.status().to_string());
-  auto ids = (*ok)->encode("ab ab");
-  REQUIRE(ids.is_ok());
-  // "▁ab▁ab": merges ▁a (score -4) ... the best pieces are ▁ab twice.
-  CHECK(*ids == std::vector<int32_t>{259 + 5, 259 + 5});
-  CHECK((*ok)->encode("c")->size() == 2);  // ▁ + byte fallback for 'c'
-  CHECK((*ok)->bos_id() == 1);             // llama.cpp defaults when the keys are absent
-  CHECK((*ok)->eos_id() == 2);
-  CHECK((*ok)->add_bos_by_default());
+    // Semantic errors, built with the writer.
+    auto spec = tok::parse_spm_model_proto(good, "llama2");
+    REQUIRE(spec.is_ok());
+    auto with = [&](auto mutate) {
+      tok::SpmModelSpec s2 = *spec;
+      mutate(s2);
+      return err(tok::serialize_spm_model_proto(s2)).message();
+    };
+    CHECK(with([](tok::SpmModelSpec& x) {
+            x.pieces[500].piece = x.pieces[400].piece;
+          }).find("duplicates token 400") != std::string::npos);
+    CHECK(with([](tok::SpmModelSpec& x) {
+            x.pieces[500].piece = "bad\xff";
+          }).find("not valid UTF-8") != std::string::npos);
+    CHECK(with([](tok::SpmModelSpec& x) { x.pieces[500].piece.clear(); }).find("is empty") !=
+          std::string::npos);
+    CHECK(with([](tok::SpmModelSpec& x) { x.pieces[10].piece = "<0xZZ>"; }).find("<0xNN>") !=
+          std::string::npos);
+    CHECK(with([](tok::SpmModelSpec& x) {
+            x.pieces[600].type = tok::SpmPieceType::kUnknown;
+          }).find("second unknown") != std::string::npos);
+    CHECK(with([](tok::SpmModelSpec& x) {
+            x.pieces[0].type = tok::SpmPieceType::kNormal;
+          }).find("no unknown token") != std::string::npos);
+    CHECK(with([](tok::SpmModelSpec& x) { x.byte_fallback = false; }).find("byte_fallback") !=
+          std::string::npos);
+    CHECK(with([](tok::SpmModelSpec& x) {
+            x.pieces[700].score = std::numeric_limits<float>::quiet_NaN();
+          }).find("non-finite") != std::string::npos);
+  }
 
-  auto err = [](TinyVocab t) {
-    auto r = from_bytes(t.gguf());
-    REQUIRE_FALSE(r.is_ok());
-    return r.status().message();
-  };
-  {
-    TinyVocab t;
-    t.tokens[263] = t.tokens[262];
-    CHECK(err(t).find("duplicates token 262") != std::string::npos);
+  TEST_CASE(
+      "GGUF SentencePiece vocabulary: a tiny valid one encodes, malformed ones give clear errors") {
+    TinyVocab v;
+    auto ok = from_bytes(v.gguf());
+    REQUIRE_MESSAGE(ok.is_ok(), ok.status().to_string());
+    auto ids = (*ok)->encode("ab ab");
+    REQUIRE(ids.is_ok());
+    // "▁ab▁ab": merges ▁a (score -4) ... the best pieces are ▁ab twice.
+    CHECK(*ids == std::vector<int32_t>{259 + 5, 259 + 5});
+    CHECK((*ok)->encode("c")->size() == 2);  // ▁ + byte fallback for 'c'
+    CHECK((*ok)->bos_id() == 1);             // llama.cpp defaults when the keys are absent
+    CHECK((*ok)->eos_id() == 2);
+    CHECK((*ok)->add_bos_by_default());
+
+    auto err = [](TinyVocab t) {
+      auto r = from_bytes(t.gguf());
+      REQUIRE_FALSE(r.is_ok());
+      return r.status().message();
+    };
+    {
+      TinyVocab t;
+      t.tokens[263] = t.tokens[262];
+      CHECK(err(t).find("duplicates token 262") != std::string::npos);
+    }
+    {
+      TinyVocab t;
+      t.tokens[262] = "\xC3\x28";
+      CHECK(err(t).find("not valid UTF-8") != std::string::npos);
+    }
+    {
+      TinyVocab t;
+      t.scores.pop_back();
+      CHECK(err(t).find("tokenizer.ggml.scores") != std::string::npos);
+    }
+    {
+      TinyVocab t;
+      t.types.push_back(1);
+      CHECK(err(t).find("tokenizer.ggml.token_type") != std::string::npos);
+    }
+    {
+      TinyVocab t;
+      t.types[261] = 9;
+      CHECK(err(t).find("is not 0..6") != std::string::npos);
+    }
+    {
+      TinyVocab t;
+      t.scores[262] = std::numeric_limits<float>::infinity();
+      CHECK(err(t).find("not finite") != std::string::npos);
+    }
+    {
+      TinyVocab t;
+      t.tokens[5] = "<0x1>";
+      CHECK(err(t).find("<0xNN>") != std::string::npos);
+    }
+    {
+      test::GgufBuilder b;  // absurd size: a token array count far beyond the bytes present
+      b.kv_str("tokenizer.ggml.model", "llama");
+      test::Bytes arr;
+      test::put_le<uint32_t>(arr, test::kStr);
+      test::put_le<uint64_t>(arr, uint64_t(1) << 40);
+      b.kv_raw("tokenizer.ggml.tokens", test::kArr, arr);
+      auto r = from_bytes(b.build());
+      CHECK_FALSE(r.is_ok());
+    }
+    {
+      test::GgufBuilder b;
+      b.kv_str("tokenizer.ggml.model", "t5");
+      auto r = from_bytes(b.build());
+      REQUIRE_FALSE(r.is_ok());
+      CHECK(r.status().code() == StatusCode::kUnsupported);
+    }
+    {
+      test::GgufBuilder b;
+      b.kv_str("general.architecture", "llama");
+      auto r = from_bytes(b.build());
+      REQUIRE_FALSE(r.is_ok());
+      CHECK(r.status().code() == StatusCode::kNotFound);
+    }
   }
-  {
-    TinyVocab t;
-    t.tokens[262] = "\xC3\x28";
-    CHECK(err(t).find("not valid UTF-8") != std::string::npos);
-  }
-  {
-    TinyVocab t;
-    t.scores.pop_back();
-    CHECK(err(t).find("tokenizer.ggml.scores") != std::string::npos);
-  }
-  {
-    TinyVocab t;
-    t.types.push_back(1);
-    CHECK(err(t).find("tokenizer.ggml.token_type") != std::string::npos);
-  }
-  {
-    TinyVocab t;
-    t.types[261] = 9;
-    CHECK(err(t).find("is not 0..6") != std::string::npos);
-  }
-  {
-    TinyVocab t;
-    t.scores[262] = std::numeric_limits<float>::infinity();
-    CHECK(err(t).find("not finite") != std::string::npos);
-  }
-  {
-    TinyVocab t;
-    t.tokens[5] = "<0x1>";
-    CHECK(err(t).find("<0xNN>") != std::string::npos);
-  }
-  {
-    test::GgufBuilder b;  // absurd size: a token array count far beyond the bytes present
-    b.kv_str("tokenizer.ggml.model", "llama");
-    test::Bytes arr;
-    test::put_le<uint32_t>(arr, test::kStr);
-    test::put_le<uint64_t>(arr, uint64_t(1) << 40);
-    b.kv_raw("tokenizer.ggml.tokens", test::kArr, arr);
-    auto r = from_bytes(b.build());
-    CHECK_FALSE(r.is_ok());
-  }
-  {
-    test::GgufBuilder b;
-    b.kv_str("tokenizer.ggml.model", "t5");
-    auto r = from_bytes(b.build());
-    REQUIRE_FALSE(r.is_ok());
-    CHECK(r.status().code() == StatusCode::kUnsupported);
-  }
-  {
-    test::GgufBuilder b;
-    b.kv_str("general.architecture", "llama");
-    auto r = from_bytes(b.build());
-    REQUIRE_FALSE(r.is_ok());
-    CHECK(r.status().code() == StatusCode::kNotFound);
-  }
-}
 
 }  // TEST_SUITE
 
 TEST_SUITE("bigmodel") {
+  TEST_CASE("Gemma 3 GGUF tokenizes like HF's Gemma 3 tokenizer.json (corpus goldens)") {
+    const std::string path = test::cached_model("gemma-3-270m-q4_k_m.gguf");
+    if (!test::exists(path)) {
+      MESSAGE("Gemma 3 GGUF absent (" << path << "), skipping");
+      return;
+    }
+    auto tok = Tokenizer::load(path);
+    REQUIRE_MESSAGE(tok.is_ok(), tok.status().to_string());
+    CHECK((*tok)->bos_id() == 2);
+    CHECK((*tok)->eos_id() == 1);
+    CHECK((*tok)->add_bos_by_default());
+    CHECK((*tok)->is_end_of_generation((*tok)->token_id("<end_of_turn>")));
+    CHECK(run_goldens(**tok, golden("tokenizer_goldens_gemma3_gguf.json")) == 0);
 
-TEST_CASE("Gemma 3 GGUF tokenizes like HF's Gemma 3 tokenizer.json (corpus goldens)") {
-  const std::string path = test::cached_model("gemma-3-270m-q4_k_m.gguf");
-  if (!test::exists(path)) {
-    MESSAGE("Gemma 3 GGUF absent (" << path << "), skipping");
-    return;
+    // Invalid UTF-8 as llama.cpp handles it on this vocabulary (no dummy prefix).
+    auto j = nlohmann::json::parse(slurp(golden("tokenizer_goldens_spm_bytes.json")));
+    for (const auto& c : j["cases"]) {
+      if (!c.contains("gguf_gemma3")) break;
+      auto ids = (*tok)->encode(hex_decode(c["hex"].get<std::string>()));
+      REQUIRE(ids.is_ok());
+      CHECK(*ids == c["gguf_gemma3"].get<std::vector<int32_t>>());
+    }
   }
-  auto tok = Tokenizer::load(path);
-  REQUIRE_MESSAGE(tok.is_ok(), tok.status().to_string());
-  CHECK((*tok)->bos_id() == 2);
-  CHECK((*tok)->eos_id() == 1);
-  CHECK((*tok)->add_bos_by_default());
-  CHECK((*tok)->is_end_of_generation((*tok)->token_id("<end_of_turn>")));
-  CHECK(run_goldens(**tok, golden("tokenizer_goldens_gemma3_gguf.json")) == 0);
-
-  // Invalid UTF-8 as llama.cpp handles it on this vocabulary (no dummy prefix).
-  auto j = nlohmann::json::parse(slurp(golden("tokenizer_goldens_spm_bytes.json")));
-  for (const auto& c : j["cases"]) {
-    if (!c.contains("gguf_gemma3")) break;
-    auto ids = (*tok)->encode(hex_decode(c["hex"].get<std::string>()));
-    REQUIRE(ids.is_ok());
-    CHECK(*ids == c["gguf_gemma3"].get<std::vector<int32_t>>());
-  }
-}
 
 }  // TEST_SUITE

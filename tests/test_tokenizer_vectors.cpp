@@ -91,9 +91,9 @@ int run_set(const Tokenizer& tok, const std::string& vectors) {
                         << " want" << show(v.ids[i]));
     }
   }
-  MESSAGE(vectors.substr(vectors.rfind('/') + 1) << " with " << tok.source().substr(tok.source().rfind('/') + 1)
-                                                 << ": " << (v.inputs.size() - size_t(failures)) << "/"
-                                                 << v.inputs.size());
+  MESSAGE(vectors.substr(vectors.rfind('/') + 1)
+          << " with " << tok.source().substr(tok.source().rfind('/') + 1) << ": "
+          << (v.inputs.size() - size_t(failures)) << "/" << v.inputs.size());
   return failures;
 }
 
@@ -120,117 +120,131 @@ void run_table(const std::vector<SetSpec>& table) {
 }  // namespace
 
 TEST_SUITE("tokenizer_vectors") {
-
-TEST_CASE("SentencePiece GGUF vocabularies: llama-spm, phi-3") {
-  run_table({
-      {"vocab/ggml-vocab-llama-spm.gguf", "vocab/ggml-vocab-llama-spm.gguf"},
-      {"vocab/ggml-vocab-phi-3.gguf", "vocab/ggml-vocab-phi-3.gguf"},
-      {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-llama-spm.gguf", "vocab/ggml-vocab-llama-spm.gguf"},
-      {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-phi-3.gguf", "vocab/ggml-vocab-phi-3.gguf"},
-  });
-}
-
-TEST_CASE("SentencePiece tokenizer.model: llama2 on the llama-spm vectors") {
-  run_table({
-      {"vocab/ggml-vocab-llama-spm.gguf", "tokenizers/llama2-tokenizer.model"},
-      {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-llama-spm.gguf", "tokenizers/llama2-tokenizer.model"},
-  });
-}
-
-TEST_CASE("SentencePiece-style tokenizer.json: ortx-phi-3, gemma3 (gemma-4 vectors)") {
-  run_table({
-      {"vocab/ggml-vocab-phi-3.gguf", "tokenizers/ortx-phi-3/tokenizer.json"},
-      {"vocab/more/ggml-vocab-gemma-4.gguf", "tokenizers/hf-gemma3-lenml/tokenizer.json"},
-  });
-}
-
-TEST_CASE("byte-level BPE GGUF vocabularies") {
-  run_table({
-      {"vocab/ggml-vocab-gpt-2.gguf", "vocab/ggml-vocab-gpt-2.gguf"},
-      {"vocab/ggml-vocab-falcon.gguf", "vocab/ggml-vocab-falcon.gguf"},
-      {"vocab/ggml-vocab-deepseek-llm.gguf", "vocab/ggml-vocab-deepseek-llm.gguf"},
-      {"vocab/more/ggml-vocab-mpt.gguf", "vocab/more/ggml-vocab-mpt.gguf"},
-      {"vocab/more/ggml-vocab-starcoder.gguf", "vocab/more/ggml-vocab-starcoder.gguf"},
-      {"vocab/more/ggml-vocab-refact.gguf", "vocab/more/ggml-vocab-refact.gguf"},
-      {"vocab/more/ggml-vocab-deepseek-coder.gguf", "vocab/more/ggml-vocab-deepseek-coder.gguf"},
-      {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-gpt-2.gguf", "vocab/ggml-vocab-gpt-2.gguf"},
-      {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-falcon.gguf", "vocab/ggml-vocab-falcon.gguf"},
-      {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-deepseek-llm.gguf", "vocab/ggml-vocab-deepseek-llm.gguf"},
-      {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-mpt.gguf", "vocab/more/ggml-vocab-mpt.gguf"},
-      {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-starcoder.gguf", "vocab/more/ggml-vocab-starcoder.gguf"},
-      {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-refact.gguf", "vocab/more/ggml-vocab-refact.gguf"},
-      {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-deepseek-coder.gguf", "vocab/more/ggml-vocab-deepseek-coder.gguf"},
-  });
-}
-
-TEST_CASE("byte-level BPE tokenizer.json files") {
-  run_table({
-      {"vocab/ggml-vocab-falcon.gguf", "tokenizers/ortx-falcon-tokenizer/tokenizer.json"},
-      {"vocab/ggml-vocab-llama-bpe.gguf", "tokenizers/hf-llama3-lenml/tokenizer.json"},
-      {"vocab/ggml-vocab-qwen2.gguf", "tokenizers/hf-qwen3-lenml/tokenizer.json"},
-      {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-llama-bpe.gguf", "tokenizers/hf-llama3-lenml/tokenizer.json"},
-      {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-qwen2.gguf", "tokenizers/hf-qwen3-lenml/tokenizer.json"},
-      {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-deepseek-r1-qwen.gguf", "tokenizers/hf-qwen3-lenml/tokenizer.json"},
-      {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-roberta-bpe.gguf", "tokenizers/ortx-roberta-base/tokenizer.json"},
-      {"vocab/more/extra-pr-branches/ggml-vocab-phi-2.gguf", "tokenizers/ortx-phi-2/tokenizer.json"},
-  });
-}
-
-// The dbrx vocabulary file repeats the metadata key general.file_type; the GGUF reader (like
-// current llama.cpp) rejects duplicate keys, which must surface as a clear CorruptFile error.
-TEST_CASE("dbrx GGUF vocabulary: vectors, or the duplicate-key error") {
-  if (!test::have_fixtures()) return;
-  const std::string path = test::fixture("vocab/more/extra-dbrx-2024-05/ggml-vocab-dbrx.gguf");
-  auto tok = Tokenizer::load(path);
-  if (!tok.is_ok()) {
-    MESSAGE("dbrx vocab rejected: " << tok.status().to_string());
-    CHECK(tok.status().code() == StatusCode::kCorruptFile);
-    CHECK(tok.status().message().find("duplicate key") != std::string::npos);
-    return;
+  TEST_CASE("SentencePiece GGUF vocabularies: llama-spm, phi-3") {
+    run_table({
+        {"vocab/ggml-vocab-llama-spm.gguf", "vocab/ggml-vocab-llama-spm.gguf"},
+        {"vocab/ggml-vocab-phi-3.gguf", "vocab/ggml-vocab-phi-3.gguf"},
+        {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-llama-spm.gguf",
+         "vocab/ggml-vocab-llama-spm.gguf"},
+        {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-phi-3.gguf",
+         "vocab/ggml-vocab-phi-3.gguf"},
+    });
   }
-  CHECK(run_set(**tok, path) == 0);
-}
 
-// ortx-llama2/tokenizer.json as shipped has four pieces whose U+00A0 was replaced by a space
-// (fixtures/README.md); Hugging Face refuses to load it, so llmkit must not silently accept it.
-TEST_CASE("ortx-llama2 tokenizer.json: llama-spm vectors or a clear load error") {
-  if (!test::have_fixtures()) return;
-  auto tok = Tokenizer::load(test::fixture("tokenizers/ortx-llama2/tokenizer.json"));
-  if (!tok.is_ok()) {
-    MESSAGE("ortx-llama2 rejected as HF rejects it: " << tok.status().to_string());
-    CHECK(tok.status().code() == StatusCode::kCorruptFile);
-    return;
+  TEST_CASE("SentencePiece tokenizer.model: llama2 on the llama-spm vectors") {
+    run_table({
+        {"vocab/ggml-vocab-llama-spm.gguf", "tokenizers/llama2-tokenizer.model"},
+        {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-llama-spm.gguf",
+         "tokenizers/llama2-tokenizer.model"},
+    });
   }
-  CHECK(run_set(**tok, test::fixture("vocab/ggml-vocab-llama-spm.gguf")) == 0);
-}
+
+  TEST_CASE("SentencePiece-style tokenizer.json: ortx-phi-3, gemma3 (gemma-4 vectors)") {
+    run_table({
+        {"vocab/ggml-vocab-phi-3.gguf", "tokenizers/ortx-phi-3/tokenizer.json"},
+        {"vocab/more/ggml-vocab-gemma-4.gguf", "tokenizers/hf-gemma3-lenml/tokenizer.json"},
+    });
+  }
+
+  TEST_CASE("byte-level BPE GGUF vocabularies") {
+    run_table({
+        {"vocab/ggml-vocab-gpt-2.gguf", "vocab/ggml-vocab-gpt-2.gguf"},
+        {"vocab/ggml-vocab-falcon.gguf", "vocab/ggml-vocab-falcon.gguf"},
+        {"vocab/ggml-vocab-deepseek-llm.gguf", "vocab/ggml-vocab-deepseek-llm.gguf"},
+        {"vocab/more/ggml-vocab-mpt.gguf", "vocab/more/ggml-vocab-mpt.gguf"},
+        {"vocab/more/ggml-vocab-starcoder.gguf", "vocab/more/ggml-vocab-starcoder.gguf"},
+        {"vocab/more/ggml-vocab-refact.gguf", "vocab/more/ggml-vocab-refact.gguf"},
+        {"vocab/more/ggml-vocab-deepseek-coder.gguf", "vocab/more/ggml-vocab-deepseek-coder.gguf"},
+        {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-gpt-2.gguf",
+         "vocab/ggml-vocab-gpt-2.gguf"},
+        {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-falcon.gguf",
+         "vocab/ggml-vocab-falcon.gguf"},
+        {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-deepseek-llm.gguf",
+         "vocab/ggml-vocab-deepseek-llm.gguf"},
+        {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-mpt.gguf",
+         "vocab/more/ggml-vocab-mpt.gguf"},
+        {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-starcoder.gguf",
+         "vocab/more/ggml-vocab-starcoder.gguf"},
+        {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-refact.gguf",
+         "vocab/more/ggml-vocab-refact.gguf"},
+        {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-deepseek-coder.gguf",
+         "vocab/more/ggml-vocab-deepseek-coder.gguf"},
+    });
+  }
+
+  TEST_CASE("byte-level BPE tokenizer.json files") {
+    run_table({
+        {"vocab/ggml-vocab-falcon.gguf", "tokenizers/ortx-falcon-tokenizer/tokenizer.json"},
+        {"vocab/ggml-vocab-llama-bpe.gguf", "tokenizers/hf-llama3-lenml/tokenizer.json"},
+        {"vocab/ggml-vocab-qwen2.gguf", "tokenizers/hf-qwen3-lenml/tokenizer.json"},
+        {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-llama-bpe.gguf",
+         "tokenizers/hf-llama3-lenml/tokenizer.json"},
+        {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-qwen2.gguf",
+         "tokenizers/hf-qwen3-lenml/tokenizer.json"},
+        {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-deepseek-r1-qwen.gguf",
+         "tokenizers/hf-qwen3-lenml/tokenizer.json"},
+        {"vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-roberta-bpe.gguf",
+         "tokenizers/ortx-roberta-base/tokenizer.json"},
+        {"vocab/more/extra-pr-branches/ggml-vocab-phi-2.gguf",
+         "tokenizers/ortx-phi-2/tokenizer.json"},
+    });
+  }
+
+  // The dbrx vocabulary file repeats the metadata key general.file_type; the GGUF reader (like
+  // current llama.cpp) rejects duplicate keys, which must surface as a clear CorruptFile error.
+  TEST_CASE("dbrx GGUF vocabulary: vectors, or the duplicate-key error") {
+    if (!test::have_fixtures()) return;
+    const std::string path = test::fixture("vocab/more/extra-dbrx-2024-05/ggml-vocab-dbrx.gguf");
+    auto tok = Tokenizer::load(path);
+    if (!tok.is_ok()) {
+      MESSAGE("dbrx vocab rejected: " << tok.status().to_string());
+      CHECK(tok.status().code() == StatusCode::kCorruptFile);
+      CHECK(tok.status().message().find("duplicate key") != std::string::npos);
+      return;
+    }
+    CHECK(run_set(**tok, path) == 0);
+  }
+
+  // ortx-llama2/tokenizer.json as shipped has four pieces whose U+00A0 was replaced by a space
+  // (fixtures/README.md); Hugging Face refuses to load it, so llmkit must not silently accept it.
+  TEST_CASE("ortx-llama2 tokenizer.json: llama-spm vectors or a clear load error") {
+    if (!test::have_fixtures()) return;
+    auto tok = Tokenizer::load(test::fixture("tokenizers/ortx-llama2/tokenizer.json"));
+    if (!tok.is_ok()) {
+      MESSAGE("ortx-llama2 rejected as HF rejects it: " << tok.status().to_string());
+      CHECK(tok.status().code() == StatusCode::kCorruptFile);
+      return;
+    }
+    CHECK(run_set(**tok, test::fixture("vocab/ggml-vocab-llama-spm.gguf")) == 0);
+  }
 
 }  // TEST_SUITE
 
 TEST_SUITE("bigmodel") {
-
-TEST_CASE("SmolLM2 GGUF: smollm vectors through the facade") {
-  const std::string path = test::cached_model("SmolLM2-135M-Instruct.Q4_1.gguf");
-  if (!test::exists(path) || !test::have_fixtures()) {
-    MESSAGE("SmolLM2 GGUF or fixtures absent, skipping");
-    return;
+  TEST_CASE("SmolLM2 GGUF: smollm vectors through the facade") {
+    const std::string path = test::cached_model("SmolLM2-135M-Instruct.Q4_1.gguf");
+    if (!test::exists(path) || !test::have_fixtures()) {
+      MESSAGE("SmolLM2 GGUF or fixtures absent, skipping");
+      return;
+    }
+    auto tok = Tokenizer::load(path);
+    REQUIRE_MESSAGE(tok.is_ok(), tok.status().to_string());
+    CHECK(run_set(**tok, test::fixture("vocab/more/extra-pr-branches/ggml-vocab-smollm.gguf")) ==
+          0);
   }
-  auto tok = Tokenizer::load(path);
-  REQUIRE_MESSAGE(tok.is_ok(), tok.status().to_string());
-  CHECK(run_set(**tok, test::fixture("vocab/more/extra-pr-branches/ggml-vocab-smollm.gguf")) == 0);
-}
 
-// The gemma-4 vectors' ids come from HF's Gemma tokenizer (same vocabulary as Gemma 3): the
-// Gemma 3 GGUF's embedded SentencePiece vocabulary must reproduce them.
-TEST_CASE("Gemma 3 GGUF vocabulary: gemma-4 vectors (HF Gemma tokenizer ids)") {
-  const std::string path = test::cached_model("gemma-3-270m-q4_k_m.gguf");
-  if (!test::exists(path) || !test::have_fixtures()) {
-    MESSAGE("Gemma 3 GGUF or fixtures absent, skipping");
-    return;
+  // The gemma-4 vectors' ids come from HF's Gemma tokenizer (same vocabulary as Gemma 3): the
+  // Gemma 3 GGUF's embedded SentencePiece vocabulary must reproduce them.
+  TEST_CASE("Gemma 3 GGUF vocabulary: gemma-4 vectors (HF Gemma tokenizer ids)") {
+    const std::string path = test::cached_model("gemma-3-270m-q4_k_m.gguf");
+    if (!test::exists(path) || !test::have_fixtures()) {
+      MESSAGE("Gemma 3 GGUF or fixtures absent, skipping");
+      return;
+    }
+    auto tok = Tokenizer::load(path);
+    REQUIRE_MESSAGE(tok.is_ok(), tok.status().to_string());
+    CHECK((*tok)->kind() == "spm");
+    CHECK(run_set(**tok, test::fixture("vocab/more/ggml-vocab-gemma-4.gguf")) == 0);
   }
-  auto tok = Tokenizer::load(path);
-  REQUIRE_MESSAGE(tok.is_ok(), tok.status().to_string());
-  CHECK((*tok)->kind() == "spm");
-  CHECK(run_set(**tok, test::fixture("vocab/more/ggml-vocab-gemma-4.gguf")) == 0);
-}
 
 }  // TEST_SUITE

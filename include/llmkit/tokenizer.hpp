@@ -67,7 +67,8 @@ class Tokenizer {
   // tokenizer.json (preferred) or tokenizer.model (+ tokenizer_config.json for the BOS/EOS policy).
   static Result<std::shared_ptr<const Tokenizer>> load(const std::string& path);
 
-  Result<std::vector<int32_t>> encode(std::string_view text, const EncodeOptions& options = {}) const;
+  Result<std::vector<int32_t>> encode(std::string_view text,
+                                      const EncodeOptions& options = {}) const;
   // Fails (InvalidArgument) on an id outside [0, vocab_size()).
   Result<std::string> decode(std::span<const int32_t> ids, const DecodeOptions& options = {}) const;
 
@@ -92,7 +93,7 @@ class Tokenizer {
 
   bool is_special(int32_t id) const noexcept;  // control or unknown token
   bool is_control(int32_t id) const noexcept;
-  bool is_byte(int32_t id) const noexcept;     // <0xNN> byte-fallback token
+  bool is_byte(int32_t id) const noexcept;  // <0xNN> byte-fallback token
   // Ids that end a generation: EOS, EOT and end-of-turn markers the vocabulary defines.
   const std::vector<int32_t>& end_of_generation_ids() const noexcept;
   bool is_end_of_generation(int32_t id) const noexcept;

@@ -48,8 +48,10 @@ AddedTokenMatcher::AddedTokenMatcher(const std::vector<AddedToken>& tokens, bool
       if (next < 0) {
         next = int32_t(terminal_.size());
         terminal_.push_back(-1);
-        if (node == 0) root_[c] = next;
-        else edges_.emplace((uint64_t(node) << 8) | c, next);
+        if (node == 0)
+          root_[c] = next;
+        else
+          edges_.emplace((uint64_t(node) << 8) | c, next);
       }
       node = next;
     }
@@ -67,8 +69,8 @@ int32_t AddedTokenMatcher::child(int32_t node, uint8_t byte) const {
 
 void AddedTokenMatcher::split(std::string_view text, std::vector<TextPiece>& out) const {
   const auto* u = reinterpret_cast<const unsigned char*>(text.data());
-  size_t seg = 0;        // start of the pending text piece
-  size_t no_match = 0;   // matches may not start before this (after a skipped single-word match)
+  size_t seg = 0;       // start of the pending text piece
+  size_t no_match = 0;  // matches may not start before this (after a skipped single-word match)
   size_t i = 0;
   if (tokens_.empty()) {
     if (!text.empty()) out.push_back({-1, 0, text.size()});

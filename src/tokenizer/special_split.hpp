@@ -46,8 +46,8 @@ class AddedTokenMatcher {
   int32_t child(int32_t node, uint8_t byte) const;
 
   std::vector<Entry> tokens_;
-  std::vector<int32_t> terminal_;              // node -> index into tokens_, or -1
-  std::array<int32_t, 256> root_{};            // root's children (hot path), -1 = none
+  std::vector<int32_t> terminal_;                // node -> index into tokens_, or -1
+  std::array<int32_t, 256> root_{};              // root's children (hot path), -1 = none
   std::unordered_map<uint64_t, int32_t> edges_;  // (node << 8 | byte) -> child, below the root
 };
 

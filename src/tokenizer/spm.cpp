@@ -49,7 +49,7 @@ Status apply_tokenizer_config(std::string_view json, const std::string& name, Sp
     if (!cfg.is_object())
       return Status(StatusCode::kCorruptFile, name + ": tokenizer_config.json is not an object");
     const std::pair<const char*, bool*> keys[] = {{"add_bos_token", &sp.add_bos},
-                                                   {"add_eos_token", &sp.add_eos}};
+                                                  {"add_eos_token", &sp.add_eos}};
     for (const auto& [key, dst] : keys) {
       auto it = cfg.find(key);
       if (it == cfg.end() || it->is_null()) continue;
@@ -76,8 +76,8 @@ Status SpmModel::init_processor(std::string_view serialized, const std::string& 
   try {
     auto st = sp_->LoadFromSerializedProto(serialized);
     if (!st.ok())
-      return Status(StatusCode::kCorruptFile, name + ": sentencepiece rejected the model: " +
-                                                  std::string(st.message()));
+      return Status(StatusCode::kCorruptFile,
+                    name + ": sentencepiece rejected the model: " + std::string(st.message()));
   } catch (const std::exception& e) {
     return Status(StatusCode::kCorruptFile, name + ": sentencepiece: " + std::string(e.what()));
   }
@@ -176,14 +176,17 @@ Result<std::unique_ptr<SpmModel>> SpmModel::from_gguf(const io::GgufFile& g) {
   const io::GgufValue* sc = g.find("tokenizer.ggml.scores");
   if (sc && (!sc->is_array() || sc->arr_float.size() != n || !sc->arr_int.empty()))
     return Status(StatusCode::kCorruptFile,
-                  file + ": tokenizer.ggml.scores must be a float array with one entry per token (" +
+                  file +
+                      ": tokenizer.ggml.scores must be a float array with one entry per token (" +
                       std::to_string(n) + "), got " +
                       std::to_string(sc->is_array() ? sc->array_size() : 0) + " entries");
   const io::GgufValue* tt = g.find("tokenizer.ggml.token_type");
   if (tt && (!tt->is_array() || tt->arr_int.size() != n))
     return Status(StatusCode::kCorruptFile,
-                  file + ": tokenizer.ggml.token_type must be an integer array with one entry per "
-                         "token (" + std::to_string(n) + "), got " +
+                  file +
+                      ": tokenizer.ggml.token_type must be an integer array with one entry per "
+                      "token (" +
+                      std::to_string(n) + "), got " +
                       std::to_string(tt->is_array() ? tt->array_size() : 0) + " entries");
 
   auto id_key = [&](const char* key, int32_t dflt) -> int32_t {
@@ -209,16 +212,16 @@ Result<std::unique_ptr<SpmModel>> SpmModel::from_gguf(const io::GgufFile& g) {
     if (sc) {
       double s = sc->arr_float[i];
       if (!std::isfinite(s))
-        return Status(StatusCode::kCorruptFile, file + ": tokenizer.ggml.scores[" +
-                                                    std::to_string(i) + "] is not finite");
+        return Status(StatusCode::kCorruptFile,
+                      file + ": tokenizer.ggml.scores[" + std::to_string(i) + "] is not finite");
       p.score = float(s);
     }
     if (tt) {
       int64_t v = tt->arr_int[i];
       if (v < 0 || v > 6)
         return Status(StatusCode::kCorruptFile, file + ": tokenizer.ggml.token_type[" +
-                                                    std::to_string(i) + "] = " +
-                                                    std::to_string(v) + " is not 0..6");
+                                                    std::to_string(i) + "] = " + std::to_string(v) +
+                                                    " is not 0..6");
       m->attrs_[i] = v == 0 ? TokenAttr::kNormal : TokenAttr(int32_t(v));
     }
   }
@@ -263,8 +266,10 @@ Result<std::unique_ptr<SpmModel>> SpmModel::from_gguf(const io::GgufFile& g) {
   bool has_bytes = false;
   for (size_t i = 0; i < n; ++i) {
     SpmPieceType t = SpmPieceType(int32_t(m->attrs_[i]));
-    if (int32_t(i) == unk) t = SpmPieceType::kUnknown;
-    else if (t == SpmPieceType::kUnknown) t = SpmPieceType::kControl;
+    if (int32_t(i) == unk)
+      t = SpmPieceType::kUnknown;
+    else if (t == SpmPieceType::kUnknown)
+      t = SpmPieceType::kControl;
     spec.pieces[i].type = t;
     has_bytes |= t == SpmPieceType::kByte;
   }
@@ -334,8 +339,10 @@ Status SpmModel::encode(std::string_view text, bool at_start, std::vector<int32_
   buf.reserve(text.size() + 8);
   if (add_space_prefix_) buf.append(kSpace);
   for (char c : text) {
-    if (c == ' ') buf.append(kSpace);
-    else buf.push_back(c);
+    if (c == ' ')
+      buf.append(kSpace);
+    else
+      buf.push_back(c);
   }
   std::string_view s = buf;
   const auto* u = reinterpret_cast<const unsigned char*>(s.data());

@@ -74,7 +74,7 @@ class SpmModel final : public TokenizerModel {
   std::vector<std::string> text_;  // id -> piece as stored in the source file
   std::vector<TokenAttr> attrs_;
   std::unordered_map<std::string_view, int32_t> piece_to_id_;  // views into text_
-  std::array<int32_t, 256> byte_ids_{};                         // byte -> <0xNN> id or -1
+  std::array<int32_t, 256> byte_ids_{};                        // byte -> <0xNN> id or -1
   SpmModelType model_type_ = SpmModelType::kBpe;
   bool gguf_mode_ = false;
   bool add_space_prefix_ = false;  // GGUF mode: prepend " " to every segment

@@ -128,7 +128,8 @@ Status parse_piece(std::string_view msg, size_t base, const std::string& what, S
       LLMKIT_RETURN_IF_ERROR(expect_wire(r, w, kVarint, "SentencePiece.type"));
       uint64_t v;
       LLMKIT_RETURN_IF_ERROR(r.varint(&v));
-      if (v < 1 || v > 6) return r.error("SentencePiece.type " + std::to_string(v) + " is not 1..6");
+      if (v < 1 || v > 6)
+        return r.error("SentencePiece.type " + std::to_string(v) + " is not 1..6");
       out->type = SpmPieceType(int32_t(v));
     } else {
       LLMKIT_RETURN_IF_ERROR(r.skip(w));
@@ -162,17 +163,32 @@ Status parse_trainer(std::string_view msg, size_t base, const std::string& what,
       case 3: {
         int32_t t;
         LLMKIT_RETURN_IF_ERROR(read_int32(r, w, "TrainerSpec.model_type", &t));
-        if (t < 1 || t > 4) return r.error("TrainerSpec.model_type " + std::to_string(t) + " is not 1..4");
+        if (t < 1 || t > 4)
+          return r.error("TrainerSpec.model_type " + std::to_string(t) + " is not 1..4");
         s->model_type = SpmModelType(t);
         break;
       }
-      case 24: LLMKIT_RETURN_IF_ERROR(read_bool(r, w, "TrainerSpec.treat_whitespace_as_suffix", &s->treat_whitespace_as_suffix)); break;
-      case 35: LLMKIT_RETURN_IF_ERROR(read_bool(r, w, "TrainerSpec.byte_fallback", &s->byte_fallback)); break;
-      case 40: LLMKIT_RETURN_IF_ERROR(read_int32(r, w, "TrainerSpec.unk_id", &s->unk_id)); break;
-      case 41: LLMKIT_RETURN_IF_ERROR(read_int32(r, w, "TrainerSpec.bos_id", &s->bos_id)); break;
-      case 42: LLMKIT_RETURN_IF_ERROR(read_int32(r, w, "TrainerSpec.eos_id", &s->eos_id)); break;
-      case 43: LLMKIT_RETURN_IF_ERROR(read_int32(r, w, "TrainerSpec.pad_id", &s->pad_id)); break;
-      default: LLMKIT_RETURN_IF_ERROR(r.skip(w));
+      case 24:
+        LLMKIT_RETURN_IF_ERROR(read_bool(r, w, "TrainerSpec.treat_whitespace_as_suffix",
+                                         &s->treat_whitespace_as_suffix));
+        break;
+      case 35:
+        LLMKIT_RETURN_IF_ERROR(read_bool(r, w, "TrainerSpec.byte_fallback", &s->byte_fallback));
+        break;
+      case 40:
+        LLMKIT_RETURN_IF_ERROR(read_int32(r, w, "TrainerSpec.unk_id", &s->unk_id));
+        break;
+      case 41:
+        LLMKIT_RETURN_IF_ERROR(read_int32(r, w, "TrainerSpec.bos_id", &s->bos_id));
+        break;
+      case 42:
+        LLMKIT_RETURN_IF_ERROR(read_int32(r, w, "TrainerSpec.eos_id", &s->eos_id));
+        break;
+      case 43:
+        LLMKIT_RETURN_IF_ERROR(read_int32(r, w, "TrainerSpec.pad_id", &s->pad_id));
+        break;
+      default:
+        LLMKIT_RETURN_IF_ERROR(r.skip(w));
     }
   }
   return Status::ok();
@@ -187,18 +203,32 @@ Status parse_normalizer(std::string_view msg, size_t base, const std::string& wh
     switch (f) {
       case 1:
       case 2: {
-        LLMKIT_RETURN_IF_ERROR(expect_wire(r, w, kLengthDelimited, f == 1 ? "NormalizerSpec.name" : "NormalizerSpec.precompiled_charsmap"));
+        LLMKIT_RETURN_IF_ERROR(
+            expect_wire(r, w, kLengthDelimited,
+                        f == 1 ? "NormalizerSpec.name" : "NormalizerSpec.precompiled_charsmap"));
         std::string_view v;
         size_t start;
         LLMKIT_RETURN_IF_ERROR(r.bytes(&v, &start));
-        if (f == 1) s->normalizer_name.assign(v);
-        else s->has_precompiled_charsmap = !v.empty();
+        if (f == 1)
+          s->normalizer_name.assign(v);
+        else
+          s->has_precompiled_charsmap = !v.empty();
         break;
       }
-      case 3: LLMKIT_RETURN_IF_ERROR(read_bool(r, w, "NormalizerSpec.add_dummy_prefix", &s->add_dummy_prefix)); break;
-      case 4: LLMKIT_RETURN_IF_ERROR(read_bool(r, w, "NormalizerSpec.remove_extra_whitespaces", &s->remove_extra_whitespaces)); break;
-      case 5: LLMKIT_RETURN_IF_ERROR(read_bool(r, w, "NormalizerSpec.escape_whitespaces", &s->escape_whitespaces)); break;
-      default: LLMKIT_RETURN_IF_ERROR(r.skip(w));
+      case 3:
+        LLMKIT_RETURN_IF_ERROR(
+            read_bool(r, w, "NormalizerSpec.add_dummy_prefix", &s->add_dummy_prefix));
+        break;
+      case 4:
+        LLMKIT_RETURN_IF_ERROR(read_bool(r, w, "NormalizerSpec.remove_extra_whitespaces",
+                                         &s->remove_extra_whitespaces));
+        break;
+      case 5:
+        LLMKIT_RETURN_IF_ERROR(
+            read_bool(r, w, "NormalizerSpec.escape_whitespaces", &s->escape_whitespaces));
+        break;
+      default:
+        LLMKIT_RETURN_IF_ERROR(r.skip(w));
     }
   }
   return Status::ok();
@@ -238,7 +268,10 @@ Result<SpmModelSpec> parse_spm_model_proto(std::string_view bytes, const std::st
     uint32_t f, w;
     LLMKIT_RETURN_IF_ERROR(r.tag(&f, &w));
     if (f == 1 || f == 2 || f == 3) {
-      LLMKIT_RETURN_IF_ERROR(expect_wire(r, w, kLengthDelimited, f == 1 ? "ModelProto.pieces" : f == 2 ? "ModelProto.trainer_spec" : "ModelProto.normalizer_spec"));
+      LLMKIT_RETURN_IF_ERROR(expect_wire(r, w, kLengthDelimited,
+                                         f == 1   ? "ModelProto.pieces"
+                                         : f == 2 ? "ModelProto.trainer_spec"
+                                                  : "ModelProto.normalizer_spec"));
       std::string_view msg;
       size_t start;
       LLMKIT_RETURN_IF_ERROR(r.bytes(&msg, &start));
@@ -290,7 +323,8 @@ std::string serialize_spm_model_proto(const SpmModelSpec& spec) {
   put_int(msg, 43, spec.pad_id);
   put_bytes(out, 2, msg);
   msg.clear();
-  put_bytes(msg, 1, spec.normalizer_name.empty() ? std::string_view("identity") : spec.normalizer_name);
+  put_bytes(msg, 1,
+            spec.normalizer_name.empty() ? std::string_view("identity") : spec.normalizer_name);
   put_int(msg, 3, spec.add_dummy_prefix ? 1 : 0);
   put_int(msg, 4, spec.remove_extra_whitespaces ? 1 : 0);
   put_int(msg, 5, spec.escape_whitespaces ? 1 : 0);
@@ -341,15 +375,15 @@ Status validate_spm_pieces(const std::vector<SpmPiece>& pieces, const std::strin
       return Status(StatusCode::kCorruptFile, at + " " + quote(p.piece) + " is not valid UTF-8");
     auto [it, inserted] = seen.emplace(p.piece, i);
     if (!inserted)
-      return Status(StatusCode::kCorruptFile, at + " " + quote(p.piece) +
-                                                  " duplicates token " + std::to_string(it->second));
+      return Status(StatusCode::kCorruptFile,
+                    at + " " + quote(p.piece) + " duplicates token " + std::to_string(it->second));
     if (p.type == SpmPieceType::kByte && parse_byte_piece(p.piece) < 0)
       return Status(StatusCode::kCorruptFile,
                     at + " " + quote(p.piece) + " has the byte type but is not of the form <0xNN>");
     if (p.type == SpmPieceType::kUnknown) {
       if (unknown >= 0)
-        return Status(StatusCode::kCorruptFile, at + " is a second unknown token (first: " +
-                                                    std::to_string(unknown) + ")");
+        return Status(StatusCode::kCorruptFile,
+                      at + " is a second unknown token (first: " + std::to_string(unknown) + ")");
       unknown = int(i);
     }
   }

@@ -27,9 +27,10 @@ Result<std::string> StreamingDetokenizer::push(int32_t id) {
   if (!state_) return Status(StatusCode::kInvalidArgument, "StreamingDetokenizer: moved-from");
   const Tokenizer::Impl& impl = *state_->tokenizer->impl_;
   if (!impl.in_range(id))
-    return Status(StatusCode::kInvalidArgument,
-                  "StreamingDetokenizer: token id " + std::to_string(id) +
-                      " is outside the vocabulary (size " + std::to_string(impl.model->vocab_size()) + ")");
+    return Status(StatusCode::kInvalidArgument, "StreamingDetokenizer: token id " +
+                                                    std::to_string(id) +
+                                                    " is outside the vocabulary (size " +
+                                                    std::to_string(impl.model->vocab_size()) + ")");
   try {
     std::string piece = impl.piece(id, state_->options);
     if (piece.empty()) return std::string();

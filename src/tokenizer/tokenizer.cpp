@@ -40,7 +40,8 @@ Result<std::string> sniff(const std::string& path) {
   return head;
 }
 
-// generation_config.json "eos_token_id": an int or a list of ints (Llama 3: [128001, 128008, 128009]).
+// generation_config.json "eos_token_id": an int or a list of ints (Llama 3: [128001, 128008,
+// 128009]).
 Result<std::vector<int32_t>> generation_config_eos(const std::string& path) {
   std::vector<int32_t> ids;
   if (path.empty()) return ids;
@@ -52,7 +53,8 @@ Result<std::vector<int32_t>> generation_config_eos(const std::string& path) {
     if (!j.is_object() || it == j.end() || it->is_null()) return ids;
     auto add = [&](const nlohmann::json& v) -> Status {
       if (!v.is_number_integer())
-        return Status(StatusCode::kCorruptFile, path + ": eos_token_id must be an integer or a list of integers");
+        return Status(StatusCode::kCorruptFile,
+                      path + ": eos_token_id must be an integer or a list of integers");
       int64_t x = v.get<int64_t>();
       if (x >= 0 && x <= INT32_MAX) ids.push_back(int32_t(x));
       return Status::ok();
@@ -85,9 +87,9 @@ Result<std::shared_ptr<const Tokenizer>> TokenizerFactory::wrap(
     const std::vector<int32_t>& extra_eog, std::vector<std::string> warnings) {
   if (!model) return Status(StatusCode::kInternal, source + ": no tokenizer model");
   if (model->vocab_size() == 0 || model->vocab_size() > size_t(INT32_MAX))
-    return Status(StatusCode::kCorruptFile, source + ": vocabulary size " +
-                                                std::to_string(model->vocab_size()) +
-                                                " is out of range");
+    return Status(
+        StatusCode::kCorruptFile,
+        source + ": vocabulary size " + std::to_string(model->vocab_size()) + " is out of range");
   auto impl = std::make_unique<Tokenizer::Impl>();
   impl->all_added = AddedTokenMatcher(model->added_tokens(), /*include_special=*/true);
   impl->plain_added = AddedTokenMatcher(model->added_tokens(), /*include_special=*/false);
@@ -119,9 +121,10 @@ Result<std::shared_ptr<const Tokenizer>> tokenizer_from_gguf(const io::GgufFile&
   } else if (*type == "none" || *type == "no_vocab") {
     return Status(StatusCode::kNotFound, file + ": the file carries no vocabulary");
   } else {
-    return Status(StatusCode::kUnsupported,
-                  file + ": tokenizer.ggml.model '" + *type +
-                      "' is not supported (supported: 'llama' SentencePiece, 'gpt2' byte-level BPE)");
+    return Status(
+        StatusCode::kUnsupported,
+        file + ": tokenizer.ggml.model '" + *type +
+            "' is not supported (supported: 'llama' SentencePiece, 'gpt2' byte-level BPE)");
   }
   return TokenizerFactory::wrap(std::move(model), file, {}, std::move(warnings));
 }
@@ -184,8 +187,8 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::load(const std::string& path
       return tok::tokenizer_from_gguf(*gguf);
     }
     const size_t first = head.find_first_not_of(" \t\r\n");
-    const bool json = (first != std::string::npos && head[first] == '{') ||
-                      fs::path(path).extension() == ".json";
+    const bool json =
+        (first != std::string::npos && head[first] == '{') || fs::path(path).extension() == ".json";
     const std::string config = sibling_if_exists(path, "tokenizer_config.json");
     const std::string gen = sibling_if_exists(path, "generation_config.json");
     if (json) return tok::from_hf_files(path, path, {}, config, gen);
@@ -204,9 +207,11 @@ Result<std::vector<int32_t>> Tokenizer::encode(std::string_view text,
     const bool bos = options.add_bos.value_or(options.add_special && sp.add_bos);
     const bool eos = options.add_eos.value_or(options.add_special && sp.add_eos);
     if (bos && sp.bos < 0)
-      return Status(StatusCode::kInvalidArgument, impl_->source + ": add_bos requested but the tokenizer has no BOS token");
+      return Status(StatusCode::kInvalidArgument,
+                    impl_->source + ": add_bos requested but the tokenizer has no BOS token");
     if (eos && sp.eos < 0)
-      return Status(StatusCode::kInvalidArgument, impl_->source + ": add_eos requested but the tokenizer has no EOS token");
+      return Status(StatusCode::kInvalidArgument,
+                    impl_->source + ": add_eos requested but the tokenizer has no EOS token");
     std::vector<int32_t> ids;
     ids.reserve(text.size() / 3 + 4);
     if (bos) ids.push_back(sp.bos);
@@ -233,10 +238,10 @@ Result<std::string> Tokenizer::decode(std::span<const int32_t> ids,
     std::string bytes;
     for (size_t i = 0; i < ids.size(); ++i) {
       if (!impl_->in_range(ids[i]))
-        return Status(StatusCode::kInvalidArgument,
-                      "decode: token id " + std::to_string(ids[i]) + " at position " +
-                          std::to_string(i) + " is outside the vocabulary (size " +
-                          std::to_string(vocab_size()) + ")");
+        return Status(StatusCode::kInvalidArgument, "decode: token id " + std::to_string(ids[i]) +
+                                                        " at position " + std::to_string(i) +
+                                                        " is outside the vocabulary (size " +
+                                                        std::to_string(vocab_size()) + ")");
       bytes += impl_->piece(ids[i], options);
     }
     std::string_view view = bytes;
@@ -260,7 +265,9 @@ std::string Tokenizer::token_to_piece(int32_t id, bool render_special) const {
   return impl_->in_range(id) ? impl_->model->token_bytes(id, render_special) : std::string();
 }
 
-int32_t Tokenizer::token_id(std::string_view piece) const { return impl_->model->find_token(piece); }
+int32_t Tokenizer::token_id(std::string_view piece) const {
+  return impl_->model->find_token(piece);
+}
 
 size_t Tokenizer::vocab_size() const noexcept { return impl_->model->vocab_size(); }
 int32_t Tokenizer::bos_id() const noexcept { return impl_->model->special_ids().bos; }

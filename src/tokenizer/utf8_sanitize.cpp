@@ -7,8 +7,10 @@ size_t utf8_sanitize(std::string_view in, bool final, bool keep_invalid, std::st
   const auto* u = reinterpret_cast<const unsigned char*>(in.data());
   const size_t n = in.size();
   auto invalid = [&](size_t from, size_t to) {
-    if (keep_invalid) out.append(in.substr(from, to - from));
-    else out.append(kReplacement);
+    if (keep_invalid)
+      out.append(in.substr(from, to - from));
+    else
+      out.append(kReplacement);
   };
   size_t i = 0;
   while (i < n) {
@@ -27,12 +29,16 @@ size_t utf8_sanitize(std::string_view in, bool final, bool keep_invalid, std::st
       need = 1;
     } else if (c >= 0xE0 && c <= 0xEF) {
       need = 2;
-      if (c == 0xE0) lo = 0xA0;       // no overlongs
-      else if (c == 0xED) hi = 0x9F;  // no surrogates
+      if (c == 0xE0)
+        lo = 0xA0;  // no overlongs
+      else if (c == 0xED)
+        hi = 0x9F;  // no surrogates
     } else if (c >= 0xF0 && c <= 0xF4) {
       need = 3;
-      if (c == 0xF0) lo = 0x90;
-      else if (c == 0xF4) hi = 0x8F;  // <= U+10FFFF
+      if (c == 0xF0)
+        lo = 0x90;
+      else if (c == 0xF4)
+        hi = 0x8F;  // <= U+10FFFF
     } else {
       invalid(i, i + 1);  // continuation byte, C0/C1 or F5..FF
       ++i;

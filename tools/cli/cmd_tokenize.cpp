@@ -30,11 +30,21 @@ std::string escape_piece(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case ' ': out += "\\s"; break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case ' ':
+        out += "\\s";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char b[8];
@@ -62,15 +72,17 @@ int usage_error(const char* cmd, const std::string& msg) {
 int run_tokenize(const std::vector<std::string>& argv) {
   Args args(argv);
   if (args.flag("--help", "-h")) {
-    std::fprintf(stderr,
-                 "usage: llmkit tokenize [--model PATH] [--add-special] [--parse-special] [--ids|--pieces] [--text TEXT]\n"
-                 "  PATH: a GGUF file, tokenizer.model, tokenizer.json or Hugging Face folder\n"
-                 "        (default: the model fetched by the setup script).\n"
-                 "  Text comes from stdin, read byte-exact, unless --text is given.\n"
-                 "  --add-special    add BOS/EOS as the tokenizer file prescribes (default: none)\n"
-                 "  --parse-special  recognise special-token text such as <|im_start|> in the input\n"
-                 "  --ids            print token ids separated by spaces (default)\n"
-                 "  --pieces         print the vocabulary pieces instead (\\s = space, \\n = newline)\n");
+    std::fprintf(
+        stderr,
+        "usage: llmkit tokenize [--model PATH] [--add-special] [--parse-special] [--ids|--pieces] "
+        "[--text TEXT]\n"
+        "  PATH: a GGUF file, tokenizer.model, tokenizer.json or Hugging Face folder\n"
+        "        (default: the model fetched by the setup script).\n"
+        "  Text comes from stdin, read byte-exact, unless --text is given.\n"
+        "  --add-special    add BOS/EOS as the tokenizer file prescribes (default: none)\n"
+        "  --parse-special  recognise special-token text such as <|im_start|> in the input\n"
+        "  --ids            print token ids separated by spaces (default)\n"
+        "  --pieces         print the vocabulary pieces instead (\\s = space, \\n = newline)\n");
     return 0;
   }
   EncodeOptions opts;
@@ -81,7 +93,8 @@ int run_tokenize(const std::vector<std::string>& argv) {
   std::optional<std::string> text = args.option("--text", "-t");
   const std::string path = args.option("--model", "-m").value_or(default_model_path());
   if (!args.error().empty()) return usage_error("tokenize", args.error());
-  if (auto u = args.unknown_option(); !u.empty()) return usage_error("tokenize", "unknown option " + u);
+  if (auto u = args.unknown_option(); !u.empty())
+    return usage_error("tokenize", "unknown option " + u);
   if (!args.rest().empty()) return usage_error("tokenize", "unexpected argument " + args.rest()[0]);
   auto tok = load_for("tokenize", path);
   if (ids_flag && pieces) return usage_error("tokenize", "--ids and --pieces exclude each other");
@@ -115,7 +128,8 @@ bool parse_ids(const std::string& s, std::vector<int32_t>& out, std::string& err
     if (s[j] == '-') ++j;
     while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
     const std::string num = s.substr(i, j - i);
-    if (num.empty() || num == "-" || (j < s.size() && std::string(" \t\n\r,[]").find(s[j]) == std::string::npos)) {
+    if (num.empty() || num == "-" ||
+        (j < s.size() && std::string(" \t\n\r,[]").find(s[j]) == std::string::npos)) {
       err = "not a token id at byte " + std::to_string(i) + ": '" + s.substr(i, 20) + "'";
       return false;
     }
@@ -132,12 +146,14 @@ bool parse_ids(const std::string& s, std::vector<int32_t>& out, std::string& err
 int run_detokenize(const std::vector<std::string>& argv) {
   Args args(argv);
   if (args.flag("--help", "-h")) {
-    std::fprintf(stderr,
-                 "usage: llmkit detokenize [--model PATH] [--skip-special] [--keep-invalid-utf8] [--ids \"1 2 3\"]\n"
-                 "  Reads token ids (separated by spaces, commas or brackets) from stdin unless --ids\n"
-                 "  is given and writes the decoded text to stdout exactly (no newline added).\n"
-                 "  --skip-special       drop BOS/EOS/control tokens instead of rendering their text\n"
-                 "  --keep-invalid-utf8  write invalid UTF-8 from byte tokens as is (default: U+FFFD)\n");
+    std::fprintf(
+        stderr,
+        "usage: llmkit detokenize [--model PATH] [--skip-special] [--keep-invalid-utf8] [--ids \"1 "
+        "2 3\"]\n"
+        "  Reads token ids (separated by spaces, commas or brackets) from stdin unless --ids\n"
+        "  is given and writes the decoded text to stdout exactly (no newline added).\n"
+        "  --skip-special       drop BOS/EOS/control tokens instead of rendering their text\n"
+        "  --keep-invalid-utf8  write invalid UTF-8 from byte tokens as is (default: U+FFFD)\n");
     return 0;
   }
   DecodeOptions opts;
@@ -146,13 +162,16 @@ int run_detokenize(const std::vector<std::string>& argv) {
   std::optional<std::string> ids_text = args.option("--ids");
   const std::string path = args.option("--model", "-m").value_or(default_model_path());
   if (!args.error().empty()) return usage_error("detokenize", args.error());
-  if (auto u = args.unknown_option(); !u.empty()) return usage_error("detokenize", "unknown option " + u);
-  if (!args.rest().empty()) return usage_error("detokenize", "unexpected argument " + args.rest()[0]);
+  if (auto u = args.unknown_option(); !u.empty())
+    return usage_error("detokenize", "unknown option " + u);
+  if (!args.rest().empty())
+    return usage_error("detokenize", "unexpected argument " + args.rest()[0]);
   auto tok = load_for("detokenize", path);
   if (!tok.is_ok()) return 1;
   std::vector<int32_t> ids;
   std::string err;
-  if (!parse_ids(ids_text ? *ids_text : read_stdin(), ids, err)) return usage_error("detokenize", err);
+  if (!parse_ids(ids_text ? *ids_text : read_stdin(), ids, err))
+    return usage_error("detokenize", err);
   auto text = (*tok)->decode(ids, opts);
   if (!text.is_ok()) {
     std::fprintf(stderr, "llmkit detokenize: %s\n", text.status().to_string().c_str());
@@ -162,7 +181,8 @@ int run_detokenize(const std::vector<std::string>& argv) {
   return std::fflush(stdout) == 0 ? 0 : 1;
 }
 
-Register reg_tokenize("tokenize", "Text to token ids (GGUF, tokenizer.model, tokenizer.json or HF folder)",
+Register reg_tokenize("tokenize",
+                      "Text to token ids (GGUF, tokenizer.model, tokenizer.json or HF folder)",
                       run_tokenize);
 Register reg_detokenize("detokenize", "Token ids to text", run_detokenize);
 
