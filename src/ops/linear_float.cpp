@@ -206,14 +206,14 @@ template <int NT>
 void run_tiles_512(const FloatLinear& L, const FloatActs& a, const float* x, int64_t t, int64_t m0,
                    int mb, float* y) {
   switch (mb) {
-    case 1:
-      return run_tile_512<1, NT>(L, a, x, t, m0, y);
-    case 2:
-      return run_tile_512<2, NT>(L, a, x, t, m0, y);
-    case 3:
-      return run_tile_512<3, NT>(L, a, x, t, m0, y);
-    default:
-      return run_tile_512<4, NT>(L, a, x, t, m0, y);
+    case 1: return run_tile_512<1, NT>(L, a, x, t, m0, y);
+    case 2: return run_tile_512<2, NT>(L, a, x, t, m0, y);
+    case 3: return run_tile_512<3, NT>(L, a, x, t, m0, y);
+    case 4: return run_tile_512<4, NT>(L, a, x, t, m0, y);
+    case 5: return run_tile_512<5, NT>(L, a, x, t, m0, y);
+    case 6: return run_tile_512<6, NT>(L, a, x, t, m0, y);
+    case 7: return run_tile_512<7, NT>(L, a, x, t, m0, y);
+    default: return run_tile_512<8, NT>(L, a, x, t, m0, y);
   }
 }
 #endif
@@ -247,7 +247,8 @@ void FloatLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool)
   pool.parallel_for(
       n_tiles,
       [&](int64_t t0, int64_t t1) {
-        constexpr int kMB = 4;
+        // 8 rows × 2 tiles = 16 accumulators: each weight load feeds 8 FMAs.
+        constexpr int kMB = 8;
         for (int64_t tb = t0; tb < t1; tb += tb_tiles) {
           const int64_t te = std::min(t1, tb + tb_tiles);
           for (int64_t m0 = 0; m0 < M; m0 += kMB) {
