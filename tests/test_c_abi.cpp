@@ -283,11 +283,14 @@ TEST_CASE("stop strings, stop tokens and callback stop") {
   REQUIRE(llmkit_session_generate(f.session, &bos, 1, &sp, &gp, collect, &chunks, &r) == LLMKIT_OK);
   CHECK(r.finish_reason == LLMKIT_FINISH_STOP_STRING);
   std::string text = last_text(f.session);
-  CHECK(g.text.rfind(text, 0) == 0);                        // a prefix of the golden story
-  CHECK(g.text.compare(text.size(), 4, "Lily") == 0);       // cut right before the stop string
+  // run.c drops the leading space SentencePiece gives the first word after BOS; ours may keep it.
+  if (!text.empty() && text[0] == ' ') text.erase(0, 1);
+  const std::string& story = g.text;
+  CHECK(story.rfind(text, 0) == 0);                         // a prefix of the golden story
+  CHECK(story.compare(text.size(), 4, "Lily") == 0);        // cut right before the stop string
   std::string joined;
   for (auto& c : chunks) joined += c.first;
-  CHECK(joined == text);                                    // the stop string was never streamed
+  CHECK(joined == last_text(f.session));                    // the stop string was never streamed
 
   llmkit_generate_params gt = max_tokens(100);
   const int32_t stop_tok = g.tokens[5];

@@ -92,13 +92,17 @@ def test_text_generation_and_tokenizer(model: llmkit.Model, golden: dict) -> Non
     assert ids == golden["input_tokens"][: len(ids)]
     assert model.detokenize(ids[1:]).strip() == "Once upon a time"
     assert model.tokenizer.bos_id == 1
+    # run.c drops the leading space SentencePiece gives the first word after BOS; the stream may keep it.
+    story = golden["text"]
     text = "".join(model.generate("", temperature=0, max_new_tokens=40, stop_at_end_of_generation=False))
-    assert golden["text"].startswith(text)
+    text = text[1:] if text.startswith(" ") else text
+    assert len(text) > 100 and story.startswith(text)
     # Stop strings end the text right before the stop string.
     s = model.session()
     out = s.complete([1], temperature=0, max_new_tokens=100, stop=["Lily"])
     assert out.finish_reason == "stop_string"
-    assert golden["text"][len(out.text):].startswith("Lily")
+    cut = out.text[1:] if out.text.startswith(" ") else out.text
+    assert story.startswith(cut) and story[len(cut):].startswith("Lily")
 
 
 def test_streaming_early_stop_and_cancel(model: llmkit.Model) -> None:
@@ -147,14 +151,23 @@ def test_threads_share_one_model(model: llmkit.Model, golden: dict) -> None:
 
 
 @pytest.mark.skipif(not SMOLLM.exists(), reason=f"{SMOLLM} not cached (run tools/fetch_models.sh)")
-def test_smollm2_chat() -> None:
+def test_smollm2_chat_against_llama_cpp() -> None:
+    golden = json.loads((ROOT / "tests" / "golden" / "llamacpp" / "SmolLM2-135M-Instruct.Q4_1.json").read_text())
     m = llmkit.Model(str(SMOLLM))
     assert m.architecture == "llama"
-    assert m.chat_template is not None
+    assert m.chat_template is not None and "im_start" in m.chat_template
     prompt = m.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}])
-    assert "<|im_start|>user" in prompt and prompt.endswith("<|im_start|>assistant\n")
+    assert "<|im_start|>user\nWhat is the capital of France?<|im_end|>" in prompt
+    assert prompt.endswith("<|im_start|>assistant\n")
+    ids = m.tokenize("<|im_start|>user", add_special=False, parse_special=True)
+    assert m.tokenizer.token_text(ids[0]) == "<|im_start|>"
+    assert m.tokenize("<|im_start|>", add_special=False) != ids[:1]  # not parsed unless asked
+    for case in golden["prompts"]:
+        # Tokenization and the first greedy tokens through the bindings agree with llama.cpp.
+        got = m.tokenize(case["text"], add_special=golden["add_bos"], parse_special=True)
+        assert got == case["prompt_tokens"], case["name"]
+        r = m.session().complete(got, temperature=0, max_new_tokens=4, stop_at_end_of_generation=False)
+        assert r.tokens == case["greedy_tokens"][:4], case["name"]
     reply = "".join(m.chat([{"role": "user", "content": "What is the capital of France?"}], temperature=0,
                            max_new_tokens=24))
-    assert "Paris" in reply
-    ids = m.tokenize("<|im_start|>user", add_special=False, parse_special=True)
-    assert ids[0] == m.tokenizer.special_id("bos") or m.tokenizer.token_text(ids[0]) == "<|im_start|>"
+    assert len(reply) > 0
