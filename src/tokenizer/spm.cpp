@@ -174,12 +174,17 @@ Result<std::unique_ptr<SpmModel>> SpmModel::from_gguf(const io::GgufFile& g) {
     return Status(StatusCode::kCorruptFile, file + ": tokenizer.ggml.tokens is absurdly large");
 
   const io::GgufValue* sc = g.find("tokenizer.ggml.scores");
-  if (sc && (!sc->is_array() || sc->arr_float.size() != n || !sc->arr_int.empty()))
+  if (sc && (!sc->is_array() ||
+             (sc->elem_type != io::GgufType::FLOAT32 && sc->elem_type != io::GgufType::FLOAT64)))
+    return Status(
+        StatusCode::kCorruptFile,
+        file + ": tokenizer.ggml.scores must be an array of floats, found " +
+            (sc->is_array() ? std::string("an array of ") + io::gguf_type_name(sc->elem_type)
+                            : std::string(io::gguf_type_name(sc->type))));
+  if (sc && sc->arr_float.size() != n)
     return Status(StatusCode::kCorruptFile,
-                  file +
-                      ": tokenizer.ggml.scores must be a float array with one entry per token (" +
-                      std::to_string(n) + "), got " +
-                      std::to_string(sc->is_array() ? sc->array_size() : 0) + " entries");
+                  file + ": tokenizer.ggml.scores has " + std::to_string(sc->arr_float.size()) +
+                      " entries, expected one per token (" + std::to_string(n) + ")");
   const io::GgufValue* tt = g.find("tokenizer.ggml.token_type");
   if (tt && (!tt->is_array() || tt->arr_int.size() != n))
     return Status(StatusCode::kCorruptFile,
