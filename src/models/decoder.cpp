@@ -6,6 +6,8 @@
 #include <new>
 #include <string>
 
+#include "ops/simd.hpp"
+
 namespace llmkit::models {
 
 namespace {
@@ -30,19 +32,6 @@ inline float gelu_tanh(float x) {
 }
 
 inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
-
-inline float dot(const float* a, const float* b, int64_t n) {
-  float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += a[i] * b[i];
-    s1 += a[i + 1] * b[i + 1];
-    s2 += a[i + 2] * b[i + 2];
-    s3 += a[i + 3] * b[i + 3];
-  }
-  for (; i < n; ++i) s0 += a[i] * b[i];
-  return (s0 + s1) + (s2 + s3);
-}
 
 // RoPE inverse frequencies [head_dim/2] with the file's scaling (linear or Llama 3 smoothing).
 std::vector<float> inverse_frequencies(uint32_t head_dim, float base, const io::HyperParams& hp,
@@ -345,7 +334,7 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
         }
         float mx = -INFINITY;
         for (int32_t j = j0; j <= pos; ++j) {
-          const float v = dot(q, K + int64_t(j - first) * kvd + kvh * hd, hd) * attn_scale_;
+          const float v = ops::simd::dot_f32(q, K + int64_t(j - first) * kvd + kvh * hd, hd) * attn_scale_;
           sc[j - j0] = v;
           mx = std::max(mx, v);
         }
@@ -361,8 +350,7 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
         for (int32_t j = j0; j <= pos; ++j) {
           float p = sc[j - j0] * inv;
           if (f16_cache) p = runtime::f16_to_f32(runtime::f32_to_f16(p));
-          const float* vr = V + int64_t(j - first) * kvd + kvh * hd;
-          for (int64_t c = 0; c < hd; ++c) out[c] += p * vr[c];
+          ops::simd::axpy_f32(p, V + int64_t(j - first) * kvd + kvh * hd, out, hd);
         }
       }
     }, static_cast<int>(std::min<int64_t>(n_tasks, nt)));
