@@ -404,6 +404,77 @@ TEST_CASE("params: an older, smaller struct gets defaults for the fields it lack
   llmkit_model_free(m);
 }
 
+TEST_CASE("tokenizer: encode/decode two-call pattern, special ids, standalone load") {
+  if (!llmkit::test::have_fixtures()) return;
+  Golden g = load_golden();
+  llmkit_model* m = nullptr;
+  REQUIRE(llmkit_model_load(stories().c_str(), nullptr, &m) == LLMKIT_OK);
+  llmkit_tokenizer* t = nullptr;
+  REQUIRE(llmkit_tokenizer_from_model(m, &t) == LLMKIT_OK);
+  llmkit_model_free(m);  // the tokenizer keeps the model's data alive
+  CHECK(llmkit_tokenizer_n_vocab(t) == 512);
+  CHECK(llmkit_tokenizer_special_id(t, LLMKIT_TOKEN_BOS) == 1);
+  CHECK(llmkit_tokenizer_special_id(t, LLMKIT_TOKEN_EOS) == 2);
+  CHECK(llmkit_tokenizer_is_end_of_generation(t, 2) == 1);
+  CHECK(llmkit_tokenizer_is_end_of_generation(t, 403) == 0);
+
+  const std::string text = "Once upon a time";
+  size_t n = 0;
+  REQUIRE(llmkit_tokenizer_encode(t, text.data(), text.size(), LLMKIT_TOKENIZE_ADD_SPECIAL, nullptr, 0, &n) == LLMKIT_OK);
+  std::vector<int32_t> ids(n);
+  CHECK_ERR(llmkit_tokenizer_encode(t, text.data(), text.size(), LLMKIT_TOKENIZE_ADD_SPECIAL, ids.data(), n - 1, &n),
+            LLMKIT_ERR_BUFFER_TOO_SMALL);
+  REQUIRE(llmkit_tokenizer_encode(t, text.data(), text.size(), LLMKIT_TOKENIZE_ADD_SPECIAL, ids.data(), n, &n) == LLMKIT_OK);
+  CHECK(ids == std::vector<int32_t>(g.tokens.begin(), g.tokens.begin() + ids.size()));  // BOS + golden story
+  size_t len = 0;
+  REQUIRE(llmkit_tokenizer_decode(t, ids.data(), ids.size(), LLMKIT_DECODE_SKIP_SPECIAL, nullptr, 0, &len) == LLMKIT_OK);
+  std::string back(len + 1, '\0');
+  REQUIRE(llmkit_tokenizer_decode(t, ids.data(), ids.size(), LLMKIT_DECODE_SKIP_SPECIAL, back.data(), back.size(), &len) == LLMKIT_OK);
+  back.resize(len);
+  CHECK(back == text);
+  // The golden's 255 tokens decode to its story (run.c prints one more token and a newline).
+  std::vector<int32_t> story(g.tokens.begin() + 1, g.tokens.end());
+  REQUIRE(llmkit_tokenizer_decode(t, story.data(), story.size(), 0, nullptr, 0, &len) == LLMKIT_OK);
+  std::string decoded(len + 1, '\0');
+  REQUIRE(llmkit_tokenizer_decode(t, story.data(), story.size(), 0, decoded.data(), decoded.size(), &len) == LLMKIT_OK);
+  decoded.resize(len);
+  CHECK(g.text.rfind(decoded, 0) == 0);
+  CHECK(decoded.size() + 3 >= g.text.size());
+  char piece[32];
+  REQUIRE(llmkit_tokenizer_token_text(t, 1, piece, sizeof piece, &len) == LLMKIT_OK);
+  CHECK(std::string(piece) == "<s>");
+  // Empty text: no tokens but BOS.
+  REQUIRE(llmkit_tokenizer_encode(t, nullptr, 0, LLMKIT_TOKENIZE_ADD_SPECIAL, ids.data(), ids.size(), &n) == LLMKIT_OK);
+  CHECK(n == 1);
+
+  // Hostile inputs.
+  const char bad[] = "ab\xC0\xAF";  // overlong encoding of '/'
+  CHECK_ERR(llmkit_tokenizer_encode(t, bad, 4, 0, ids.data(), ids.size(), &n), LLMKIT_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(llmkit_last_error()).find("offset 2") != std::string::npos);
+  CHECK_ERR(llmkit_tokenizer_encode(t, nullptr, 3, 0, ids.data(), ids.size(), &n), LLMKIT_ERR_INVALID_ARGUMENT);
+  CHECK_ERR(llmkit_tokenizer_encode(t, "a", 1, 0x80, ids.data(), ids.size(), &n), LLMKIT_ERR_INVALID_ARGUMENT);
+  CHECK_ERR(llmkit_tokenizer_encode(t, "a", 1, 0, ids.data(), ids.size(), nullptr), LLMKIT_ERR_INVALID_ARGUMENT);
+  const int32_t bad_ids[2] = {5, 512};
+  CHECK_ERR(llmkit_tokenizer_decode(t, bad_ids, 2, 0, piece, sizeof piece, &len), LLMKIT_ERR_INVALID_ARGUMENT);
+  CHECK_ERR(llmkit_tokenizer_decode(t, nullptr, 2, 0, piece, sizeof piece, &len), LLMKIT_ERR_INVALID_ARGUMENT);
+  CHECK_ERR(llmkit_tokenizer_token_text(t, -1, piece, sizeof piece, &len), LLMKIT_ERR_INVALID_ARGUMENT);
+  CHECK_ERR(llmkit_tokenizer_token_text(t, 512, piece, sizeof piece, &len), LLMKIT_ERR_INVALID_ARGUMENT);
+  CHECK(llmkit_tokenizer_special_id(t, static_cast<llmkit_special_token>(77)) == -1);
+  llmkit_tokenizer_free(t);
+  llmkit_tokenizer_free(t);  // double free: detected, ignored
+  CHECK(std::string(llmkit_last_error()).find("double free") != std::string::npos);
+  CHECK(llmkit_tokenizer_n_vocab(t) == 0);  // use after free: no crash
+
+  // Standalone tokenizer files.
+  llmkit_tokenizer* spm = nullptr;
+  REQUIRE(llmkit_tokenizer_load(fixture("tokenizers/llama2-tokenizer.model").c_str(), &spm) == LLMKIT_OK);
+  CHECK(llmkit_tokenizer_n_vocab(spm) == 32000);
+  llmkit_tokenizer_free(spm);
+  CHECK(llmkit_tokenizer_load("/nonexistent/tokenizer.json", &spm) < 0);
+  CHECK(has_message());
+  CHECK(spm == nullptr);
+}
+
 TEST_CASE("log callback receives errors") {
   struct Log {
     std::mutex mu;
