@@ -137,3 +137,29 @@ fn logits_and_context() {
     assert!(s.tokens().unwrap().is_empty());
     assert_eq!(s.truncate(3).err().unwrap().kind, ErrorKind::OutOfRange);
 }
+
+#[test]
+fn tokenizer_roundtrip_and_text_prompt() {
+    let golden = golden_tokens();
+    let m = Model::load(&stories()).unwrap();
+    let tok = m.tokenizer().unwrap();
+    drop(m); // the tokenizer keeps the model data alive
+    assert_eq!(tok.n_vocab(), 512);
+    assert_eq!(tok.bos(), Some(1));
+    let ids = tok.encode("Once upon a time", true, false).unwrap();
+    assert_eq!(ids, golden[..ids.len()].to_vec());
+    assert_eq!(tok.decode(&ids, true).unwrap(), "Once upon a time");
+    assert_eq!(tok.token_text(1).unwrap(), "<s>");
+    assert!(tok.is_end_of_generation(2));
+    assert_eq!(tok.token_text(9999).err().unwrap().kind, ErrorKind::InvalidArgument);
+    // Text prompts go through the model's tokenizer.
+    let m = Model::load(&stories()).unwrap();
+    let mut s = m.session(&SessionOptions::default()).unwrap();
+    let g = s.generate("Once upon a time", &SamplerOptions::greedy(), &opts(8)).unwrap();
+    assert_eq!(g.tokens, golden[ids.len()..ids.len() + 8].to_vec());
+    // Stop strings.
+    let stop = GenerateOptions { stop_strings: vec!["Lily".into()], ..opts(100) };
+    let g = s.generate(&[1], &SamplerOptions::greedy(), &stop).unwrap();
+    assert_eq!(g.finish_reason, FinishReason::StopString);
+    assert!(g.text.trim_start().starts_with("Once upon a time") && !g.text.contains("Lily"));
+}
