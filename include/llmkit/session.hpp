@@ -6,7 +6,8 @@
 // Thread-safety: a Session is used by one thread at a time. The only exception is cancel(), which
 // any thread may call at any time; it makes the running (or else the next) evaluate()/generate()
 // stop within one token (during prompt processing: between layers) and return kCancelled /
-// FinishReason::kCancelled.
+// FinishReason::kCancelled. The request is consumed by the call it stops; the call after that runs
+// normally. (A cancel() while nothing runs therefore stops the next call.)
 //
 // Context policy (explicit, no silent truncation): a session holds at most n_ctx tokens. Evaluating
 // tokens that would not fit fails with kOutOfRange and leaves the cache unchanged. generate() checks
