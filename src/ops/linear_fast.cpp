@@ -21,6 +21,7 @@
 // scale, sa_g = da_g·Σa_g. The AVX-512 kernel and the portable kernel perform the same float
 // operations in the same order, so they agree bit for bit.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <thread>
@@ -45,7 +46,8 @@ namespace {
 using io::TensorType;
 constexpr int kTile = 16;  // rows per tile = int32 lanes of a zmm
 
-bool g_force_portable = false;
+// Tests/bench only (set_fast_linear_portable); atomic so flipping it is never a data race.
+std::atomic<bool> g_force_portable{false};
 
 // ---- activation quantization (llama.cpp's x86 formulas) -------------------------------------
 
