@@ -15,12 +15,13 @@
 #include "llmkit/model.hpp"
 #include "llmkit/sampler.hpp"
 #include "llmkit/session.hpp"
+#include "llmkit/tokenizer.hpp"
 #include "test_util.hpp"
 
 namespace {
 
 struct GoldenCase {
-  std::string name;
+  std::string name, text;
   std::vector<int32_t> prompt, greedy;
   std::vector<std::pair<int32_t, double>> top;
 };
@@ -32,6 +33,7 @@ std::vector<GoldenCase> read_cases(const std::string& path) {
   for (const auto& p : j["prompts"]) {
     GoldenCase c;
     c.name = p["name"];
+    c.text = p["text"];
     c.prompt = p["prompt_tokens"].get<std::vector<int32_t>>();
     c.greedy = p["greedy_tokens"].get<std::vector<int32_t>>();
     for (const auto& t : p["top_logits"]) c.top.emplace_back(t[0].get<int32_t>(), t[1].get<double>());
@@ -66,6 +68,21 @@ void check_model(const std::string& file, llmkit::Backend backend, size_t max_ca
   for (size_t ci = 0; ci < cases.size() && ci < max_cases; ++ci) {
     const auto& c = cases[ci];
     const size_t n = std::min(n_tokens, c.greedy.size());
+    // The prompt text tokenizes to llama.cpp's ids (BOS per the file, special tokens parsed), and
+    // the chat prompt is what Model::apply_chat_template renders.
+    if (const llmkit::Tokenizer* tok = (*model)->tokenizer()) {
+      llmkit::EncodeOptions eo;
+      eo.add_special = true;
+      eo.parse_special = true;
+      auto ids = tok->encode(c.text, eo);
+      REQUIRE(ids.is_ok());
+      CHECK(*ids == c.prompt);
+    }
+    if (c.name == "chat") {
+      auto t = (*model)->apply_chat_template({{"user", "What is the capital of France?"}}, true);
+      REQUIRE_MESSAGE(t.is_ok(), t.status().to_string());
+      CHECK(*t == c.text);
+    }
     // Teacher forcing on llama.cpp's continuation: one batched pass over prompt + golden tokens,
     // then the argmax at each position must be llama.cpp's next token.
     s.reset();
