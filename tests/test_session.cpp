@@ -307,3 +307,32 @@ TEST_CASE("model: clear errors for missing files and unsupported architectures")
     MESSAGE(v.status().to_string());
   }
 }
+
+TEST_CASE("model: one Model shared by sessions on several threads gives the same results") {
+  if (!test::exists(test::fixture(kStories))) return;
+  auto m = stories();
+  const auto expect = story_tokens(m, 60);
+  std::vector<std::vector<int32_t>> got(3);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&, i] {
+      SessionOptions so;
+      so.n_ctx = 128;
+      so.n_threads = 1 + i % 2;
+      so.kv_type = KvCacheType::kF32;
+      auto s = Session::create(m, so);
+      if (!s) return;
+      Sampler g(SamplerOptions::greedy());
+      GenerateOptions go;
+      go.max_new_tokens = 59;
+      go.stop_at_end_of_generation = false;
+      std::vector<int32_t> bos{1};
+      auto r = (*s)->generate(bos, g, go);
+      if (!r) return;
+      got[i] = {1};
+      got[i].insert(got[i].end(), r->tokens.begin(), r->tokens.end());
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& g : got) CHECK(g == expect);
+}
