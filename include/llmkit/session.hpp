@@ -78,7 +78,9 @@ struct GenerationResult {
 };
 
 // Streaming: called with each new UTF-8-complete chunk of text (may be empty when a token completes
-// no character yet) and the token id that produced it. Return false to stop (kCancelled).
+// no character yet) and the token id that produced it (-1 for a final chunk of text that was held
+// back for a possible stop string or an incomplete UTF-8 sequence). Return false to stop
+// (FinishReason::kCancelled).
 using StreamCallback = std::function<bool(std::string_view text_chunk, int32_t token)>;
 
 class Session {
