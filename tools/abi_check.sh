@@ -3,7 +3,8 @@
 #   1. bindings/c/llmkit.h compiles as strict C99 (-std=c99 -Wall -Wextra -pedantic -Werror, gcc and
 #      clang when present) and as C++11, and the C99 test runs against the library;
 #   2. the library exports only llmkit_* symbols (everything else is hidden);
-#   3. the C example (examples/c/simple.c) reproduces the stories260K golden tokens through the ABI;
+#   3. the C example (examples/c/simple.c) reproduces the stories260K golden tokens through the ABI,
+#      and the C++/Python chat examples run (SmolLM2, when cached);
 #   4. abidiff against the committed baseline bindings/c/abi/libllmkit.abi: removing or changing an
 #      exported function or a struct layout fails; additions (new functions, fields appended to
 #      struct_size structs, new enumerators) pass.
@@ -31,52 +32,7 @@ if [ ! -f "$LIB" ]; then
 fi
 LIBDIR=$(cd "$BUILD" && pwd)
 
-abi_dump() {  # LIB OUT: the ABI corpus of the public header's types and the exported functions
-  abidw --headers-dir bindings/c --drop-private-types --exported-interfaces-only --no-show-locs \
-    --no-corpus-path --type-id-style hash --out-file "$2" "$1"
-}
-abi_compare() {  # OLD NEW REPORT -> 0 when compatible
-  local rc=0
-  # (a) abidiff: removed/changed functions, changed types. Exit bits: 1 error, 2 usage, 4 ABI
-  # change, 8 incompatible change. Added functions and enumerators leave the status 0; fields
-  # appended to the struct_size structs are suppressed (bindings/c/abi/suppressions.abignore).
-  abidiff --no-added-syms --suppressions "$SUPP" "$1" "$2" >"$3" 2>&1 || rc=$?
-  [ $rc -eq 0 ] || return $rc
-  # (b) That suppression would also hide a reordering inside those structs, so check their layouts
-  # ourselves: every old member keeps its name, offset and type; growable structs may only append.
-  python3 - "$1" "$2" >>"$3" <<'PY'
-import re, sys
-import xml.etree.ElementTree as ET
-GROWABLE = re.compile(r"^llmkit_(model_params|model_info|memory_estimate|session_params|"
-                      r"sampler_params|generate_params|timings|generation_result)$")
-def layouts(path):
-    out = {}
-    for c in ET.parse(path).getroot().iter("class-decl"):
-        name = c.get("name", "")
-        if not name.startswith("llmkit_") or c.get("is-declaration-only") == "yes":
-            continue
-        members = [(dm.find("var-decl").get("name"), dm.get("layout-offset-in-bits"),
-                    dm.find("var-decl").get("type-id")) for dm in c.findall("data-member")]
-        out[name] = (int(c.get("size-in-bits", "0")), members)
-    return out
-old, new = layouts(sys.argv[1]), layouts(sys.argv[2])
-bad = []
-for name, (size, members) in old.items():
-    if name not in new:
-        bad.append(f"struct {name} is gone")
-        continue
-    nsize, nmembers = new[name]
-    if nmembers[: len(members)] != members:
-        bad.append(f"struct {name}: existing members changed (name/offset/type): {members} -> {nmembers}")
-    elif len(nmembers) > len(members) and not GROWABLE.match(name):
-        bad.append(f"struct {name} is frozen (used in arrays) but gained members")
-    elif nsize != size and not (GROWABLE.match(name) and nsize > size):
-        bad.append(f"struct {name}: size {size} -> {nsize} bits")
-for b in bad:
-    print("layout check: " + b)
-sys.exit(1 if bad else 0)
-PY
-}
+source tools/abi_lib.sh
 
 if [ "$MODE" = "--update" ]; then
   abi_dump "$LIB" "$BASELINE"
@@ -134,6 +90,22 @@ print(f"[abi]    {len(want)} greedy token ids and the {len(text)}-byte story mat
 EOF
 else
   echo "[abi]    SKIP: fixtures not found at $FIXTURES"
+fi
+
+echo "[abi] 3b. chat examples (C++ API, Python binding) on SmolLM2"
+SMOL="${LLMKIT_MODEL_CACHE:-$HOME/.cache/llmkit}/SmolLM2-135M-Instruct.Q4_1.gguf"
+if [ -f "$SMOL" ]; then
+  if [ -x "$BUILD/example_cpp_chat" ]; then
+    "$BUILD/example_cpp_chat" "$SMOL" "What is the capital of France?" >"$tmp/cpp.txt" 2>&1 || { cat "$tmp/cpp.txt"; fail "examples/cpp/chat.cpp failed"; }
+    grep -q "tokens, .* tok/s" "$tmp/cpp.txt" || fail "examples/cpp/chat.cpp printed no result line"
+    echo "[abi]    C++:    $(tail -1 "$tmp/cpp.txt")"
+  fi
+  PYTHONPATH="$PWD/bindings/python${PYTHONPATH:+:$PYTHONPATH}" LLMKIT_LIBRARY="$LIBDIR/libllmkit.so" \
+    python3 examples/python/chat.py "$SMOL" "What is the capital of France?" >"$tmp/py.txt" 2>&1 || { cat "$tmp/py.txt"; fail "examples/python/chat.py failed"; }
+  grep -q "tokens, .* tok/s" "$tmp/py.txt" || fail "examples/python/chat.py printed no result line"
+  echo "[abi]    Python: $(tail -1 "$tmp/py.txt")"
+else
+  echo "[abi]    SKIP: $SMOL not cached"
 fi
 
 echo "[abi] 4. abidiff against $BASELINE"
