@@ -190,6 +190,27 @@ TEST_SUITE("tokenizer_vectors") {
     });
   }
 
+  // Sets the facade cannot run, with the reason; listed so that a new tokenizer type or vocabulary
+  // shows up here instead of silently vanishing. bert-bge is WordPiece (tokenizer.ggml.model =
+  // "bert"), which llmkit does not implement: loading it must be a clear Unsupported error.
+  TEST_CASE("vector sets without a runnable tokenizer are accounted for") {
+    if (!test::have_fixtures()) return;
+    auto bert = Tokenizer::load(test::fixture("vocab/more/ggml-vocab-bert-bge.gguf"));
+    REQUIRE_FALSE(bert.is_ok());
+    CHECK(bert.status().code() == StatusCode::kUnsupported);
+    CHECK(bert.status().message().find("'bert'") != std::string::npos);
+    MESSAGE("not run: bert-bge (WordPiece unsupported: " << bert.status().message() << ")");
+    for (const char* missing :
+         {"vocab/more/ggml-vocab-command-r.gguf", "vocab/more/ggml-vocab-qwen35.gguf",
+          "vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-chameleon.gguf",
+          "vocab/more/extra-pr-branches/ggml-vocab-tekken.gguf"}) {
+      CHECK(test::exists(test::fixture(std::string(missing) + ".inp")));
+      CHECK_FALSE(test::exists(test::fixture(missing)));
+      MESSAGE("not run: " << std::string(missing)
+                          << " (vectors only; the vocabulary is not in the fixtures)");
+    }
+  }
+
   // The dbrx vocabulary file repeats the metadata key general.file_type; the GGUF reader (like
   // current llama.cpp) rejects duplicate keys, which must surface as a clear CorruptFile error.
   TEST_CASE("dbrx GGUF vocabulary: vectors, or the duplicate-key error") {
