@@ -193,13 +193,20 @@ VNNI_Q void quantize_q8_k_row_512(const float* x, int64_t K, int G, int zp, int8
 // ---- per-type block decoding into (codes, scale, offset) per group ---------------------------
 
 struct QuantSpec {
-  int G;        // group size (32 or 16)
-  bool nib;     // nibble storage (else 8-bit codes)
-  int planes;   // extra bit planes above the nibble (0..2)
-  bool affine;  // w = s*code + o (else s*(code - zp))
-  int zp;       // zero point (symmetric)
-  ActQ act;     // activation quantization
+  int G;                         // group size (32 or 16)
+  bool nib;                      // nibble storage (else 8-bit codes)
+  int planes;                    // extra bit planes above the nibble (0..2)
+  bool affine;                   // w = s*code + o (else s*(code - zp))
+  int zp;                        // zero point (symmetric)
+  ActQ act;                      // activation quantization
+  const uint8_t* lut = nullptr;  // non-linear 4-bit types: code = lut[nibble] (IQ4_NL, MXFP4)
 };
+
+// Nibble -> unsigned code (value + zero point) for the non-linear 4-bit types.
+constexpr uint8_t kIq4nlCodes[16] = {1,   24,  45,  63,  79,  93,  106, 118,
+                                     129, 141, 153, 166, 181, 197, 217, 241};  // value + 128
+constexpr uint8_t kMxfp4Codes[16] = {12, 13, 14, 15, 16, 18, 20, 24,
+                                     12, 11, 10, 9,  8,  6,  4,  0};  // value + 12
 
 bool quant_spec(TensorType t, QuantSpec* s) {
   switch (t) {
@@ -219,10 +226,10 @@ bool quant_spec(TensorType t, QuantSpec* s) {
       *s = {32, false, 0, false, 128, ActQ::kQ8_0};
       return true;
     case TensorType::IQ4_NL:
-      *s = {32, false, 0, false, 128, ActQ::kQ8_0};
+      *s = {32, true, 0, false, 128, ActQ::kQ8_0, kIq4nlCodes};
       return true;
     case TensorType::MXFP4:
-      *s = {32, true, 1, false, 12, ActQ::kQ8_0};
+      *s = {32, true, 0, false, 12, ActQ::kQ8_0, kMxfp4Codes};
       return true;
     case TensorType::Q2_K:
       *s = {16, true, 0, true, 0, ActQ::kQ8_K};
@@ -303,8 +310,8 @@ void decode_block(TensorType t, const uint8_t* b, uint8_t* codes, float* s, floa
       s[0] = h2f(b);
       o[0] = 0.f;
       for (int j = 0; j < 16; ++j) {
-        codes[j] = uint8_t(kIq4nl[b[2 + j] & 0xF] + 128);
-        codes[j + 16] = uint8_t(kIq4nl[b[2 + j] >> 4] + 128);
+        codes[j] = b[2 + j] & 0xF;  // table index; the kernels map it through QuantSpec::lut
+        codes[j + 16] = b[2 + j] >> 4;
       }
       return;
     case TensorType::MXFP4: {
@@ -313,8 +320,8 @@ void decode_block(TensorType t, const uint8_t* b, uint8_t* codes, float* s, floa
       std::memcpy(&s[0], &bits, 4);
       o[0] = 0.f;
       for (int j = 0; j < 16; ++j) {
-        codes[j] = uint8_t(kMxfp4[b[1 + j] & 0xF] + 12);
-        codes[j + 16] = uint8_t(kMxfp4[b[1 + j] >> 4] + 12);
+        codes[j] = b[1 + j] & 0xF;  // table index (see QuantSpec::lut)
+        codes[j + 16] = b[1 + j] >> 4;
       }
       return;
     }
@@ -463,7 +470,7 @@ inline void unpack_group(const QuantSpec& sp, const uint8_t* w, uint8_t (*codes)
         const uint8_t byte = w[(q / 2) * 64 + r * 4 + bb];
         int code = (q % 2 == 0) ? (byte & 0xF) : (byte >> 4);
         for (int pl = 0; pl < P; ++pl) code += int((m[pl] >> (r * 4 + bb)) & 1) << (4 + pl);
-        codes[k][r] = uint8_t(code);
+        codes[k][r] = sp.lut ? sp.lut[code] : uint8_t(code);
       }
     }
   }
@@ -513,7 +520,7 @@ void tile_portable(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, i
 
 // NT consecutive tiles (16·NT rows) × MB activation rows. Independent accumulators per
 // (tile, row) hide vpdpbusd latency; each activation broadcast feeds NT dot products.
-template <int MB, int NT, bool NIB, int PL, bool AFF, int G>
+template <int MB, int NT, bool NIB, int PL, bool AFF, int G, bool LUT>
 VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, float* y,
                     int64_t N) {
   __m512 accf[NT][MB];
@@ -536,6 +543,9 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
   constexpr int kNibBytes = G / 2 * kTile;
   constexpr int kWBytes = NIB ? kNibBytes + 2 * G * PL : G * kTile;
   const __m512i c16 = _mm512_set1_epi8(16), c32 = _mm512_set1_epi8(32);
+  __m512i lutv = _mm512_setzero_si512();
+  if constexpr (LUT)  // 16-entry table in every 128-bit lane for vpshufb
+    lutv = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(L.spec.lut)));
   for (int64_t g = 0; g < L.n_groups; ++g, w += L.group_stride) {
     __m512i acc[NT][MB];
 #pragma GCC unroll 8
@@ -552,6 +562,10 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
           const __m512i v = _mm512_load_si512(wj + 64 * c);
           lo[j] = _mm512_and_si512(v, low4);
           hi[j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+          if constexpr (LUT) {
+            lo[j] = _mm512_shuffle_epi8(lutv, lo[j]);
+            hi[j] = _mm512_shuffle_epi8(lutv, hi[j]);
+          }
           if constexpr (PL >= 1) {
             const uint64_t* m = reinterpret_cast<const uint64_t*>(wj + kNibBytes) + 2 * c * PL;
             lo[j] = _mm512_mask_add_epi8(lo[j], _cvtu64_mask64(m[0]), lo[j], c16);
@@ -619,23 +633,24 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
 
 using TileFn = void (*)(const QuantLinear&, const Acts&, int64_t, int64_t, float*, int64_t);
 
-template <int NT, bool NIB, int PL, bool AFF, int G>
+template <int NT, bool NIB, int PL, bool AFF, int G, bool LUT = false>
 TileFn pick_mb(int mb) {
   switch (mb) {
     case 1:
-      return tile_vnni<1, NT, NIB, PL, AFF, G>;
+      return tile_vnni<1, NT, NIB, PL, AFF, G, LUT>;
     case 2:
-      return tile_vnni<2, NT, NIB, PL, AFF, G>;
+      return tile_vnni<2, NT, NIB, PL, AFF, G, LUT>;
     case 3:
-      return tile_vnni<3, NT, NIB, PL, AFF, G>;
+      return tile_vnni<3, NT, NIB, PL, AFF, G, LUT>;
     default:
-      return tile_vnni<4, NT, NIB, PL, AFF, G>;
+      return tile_vnni<4, NT, NIB, PL, AFF, G, LUT>;
   }
 }
 
 template <int NT>
 TileFn pick_tile_nt(const QuantSpec& sp, int mb) {
-  if (!sp.nib) return pick_mb<NT, false, 0, false, 32>(mb);  // Q8_0, IQ4_NL
+  if (!sp.nib) return pick_mb<NT, false, 0, false, 32>(mb);      // Q8_0
+  if (sp.lut) return pick_mb<NT, true, 0, false, 32, true>(mb);  // IQ4_NL, MXFP4
   if (sp.G == 32) {
     if (sp.planes == 0)
       return sp.affine ? pick_mb<NT, true, 0, true, 32>(mb) : pick_mb<NT, true, 0, false, 32>(mb);
@@ -771,6 +786,7 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uin
       {"portable-int8x16", "portable-int4x16", "portable-int4+1x16", "portable-int4+2x16"},
       {"avx512vnni-int8x16", "avx512vnni-int4x16", "avx512vnni-int4+1x16", "avx512vnni-int4+2x16"}};
   L->kname = kNames[vnni ? 1 : 0][sp.nib ? 1 + sp.planes : 0];
+  if (sp.lut) L->kname = vnni ? "avx512vnni-int4lut16" : "portable-int4lut16";
   return L;
 }
 
