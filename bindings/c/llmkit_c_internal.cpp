@@ -22,7 +22,7 @@ struct LogState {
   std::mutex mu;
   llmkit_log_callback callback = nullptr;
   void* user_data = nullptr;
-  llmkit_log_level min_level = LLMKIT_LOG_INFO;
+  int32_t min_level = LLMKIT_LOG_INFO;
 };
 LogState& log_state() {
   static LogState* s = new LogState();  // leaked on purpose: usable during static destruction
@@ -229,7 +229,7 @@ LLMKIT_API int32_t llmkit_version_number(void) { return LLMKIT_VERSION_NUMBER; }
 LLMKIT_API const char* llmkit_version_string(void) { return LLMKIT_VERSION_STRING; }
 
 LLMKIT_API const char* llmkit_status_str(llmkit_status status) {
-  switch (status) {
+  switch (enum_value(status)) {
     case LLMKIT_OK: return "LLMKIT_OK";
     case LLMKIT_ERR_INVALID_ARGUMENT: return "LLMKIT_ERR_INVALID_ARGUMENT";
     case LLMKIT_ERR_NOT_FOUND: return "LLMKIT_ERR_NOT_FOUND";
@@ -254,7 +254,7 @@ LLMKIT_API void llmkit_set_log_callback(llmkit_log_callback callback, void* user
   std::lock_guard<std::mutex> lock(s.mu);
   s.callback = callback;
   s.user_data = user_data;
-  s.min_level = min_level;
+  s.min_level = enum_value(min_level);
 }
 
 }  // extern "C"

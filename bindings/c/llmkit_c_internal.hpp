@@ -28,6 +28,15 @@ llmkit_status fail(const Status& status, const char* function);
 // Clears this thread's last error (every successful status-returning call does this).
 void clear_error();
 void log(llmkit_log_level level, std::string_view message);
+// The integer value of an enum argument coming from C, read without an enum load: a C caller may
+// pass any int, and loading an out-of-range value as a C++ enum is undefined (UBSan: -fsanitize=enum).
+template <typename E>
+int32_t enum_value(const E& e) noexcept {
+  static_assert(sizeof(E) == sizeof(int32_t));
+  int32_t v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
 inline llmkit_status to_c(StatusCode code) { return static_cast<llmkit_status>(-static_cast<int32_t>(code)); }
 
 // The exception firewall: runs BODY (returning llmkit_status) and turns anything thrown into an

@@ -47,7 +47,7 @@ constexpr bool has_progress() {
   return requires(Options x) { x.progress = [](float) { return true; }; };
 }
 
-std::string model_string(const ModelHandle& m, llmkit_model_string which, bool* found) {
+std::string model_string(const ModelHandle& m, int32_t which, bool* found) {
   *found = true;
   const auto& info = m.model->info();
   switch (which) {
@@ -167,10 +167,11 @@ LLMKIT_API llmkit_status llmkit_model_get_string(const llmkit_model* model, llmk
   static constexpr const char* kFn = "llmkit_model_get_string";
   return guarded(kFn, [&]() -> llmkit_status {
     if (auto s = check_handle(model, HandleKind::kModel, kFn)) return s;
-    if (which < LLMKIT_MODEL_ARCHITECTURE || which > LLMKIT_MODEL_PATH)
-      return fail(LLMKIT_ERR_INVALID_ARGUMENT, kFn, "which = " + std::to_string(which) + " is not a llmkit_model_string");
+    const int32_t w = enum_value(which);
+    if (w < LLMKIT_MODEL_ARCHITECTURE || w > LLMKIT_MODEL_PATH)
+      return fail(LLMKIT_ERR_INVALID_ARGUMENT, kFn, "which = " + std::to_string(w) + " is not a llmkit_model_string");
     bool found = false;
-    std::string v = model_string(*H(model), which, &found);
+    std::string v = model_string(*H(model), w, &found);
     if (!found) {
       if (out_len) *out_len = 0;
       return fail(LLMKIT_ERR_NOT_FOUND, kFn, "the model has no chat template");
@@ -215,12 +216,13 @@ LLMKIT_API llmkit_status llmkit_model_estimate_memory(const llmkit_model* model,
   return guarded(kFn, [&]() -> llmkit_status {
     if (auto s = check_handle(model, HandleKind::kModel, kFn)) return s;
     uint32_t bytes = 0;
-    switch (kv_type) {
+    const int32_t kv = enum_value(kv_type);
+    switch (kv) {
       case LLMKIT_KV_F32: bytes = 4; break;
       case LLMKIT_KV_F16: bytes = 2; break;
       case LLMKIT_KV_BF16: bytes = 2; break;
       default:
-        return fail(LLMKIT_ERR_INVALID_ARGUMENT, kFn, "kv_type " + std::to_string(kv_type) + " is not a llmkit_kv_type");
+        return fail(LLMKIT_ERR_INVALID_ARGUMENT, kFn, "kv_type " + std::to_string(kv) + " is not a llmkit_kv_type");
     }
     if (n_ctx == 0) {
       uint32_t train = H(model)->model->info().n_ctx_train;
