@@ -3,8 +3,9 @@
 // A Tokenizer comes from a GGUF file's embedded vocabulary (SentencePiece `llama` or byte-level
 // BPE `gpt2`), a SentencePiece `tokenizer.model`, a Hugging Face `tokenizer.json`, or an HF folder
 // holding either. It reproduces the reference tokenizers id for id: Hugging Face `tokenizers` for
-// tokenizer.json, llama.cpp (and HF's tokenizer.json for the same vocabulary, e.g. Gemma 3) for GGUF
-// vocabularies, `sentencepiece` for tokenizer.model files; docs/TOKENIZERS.md lists where they differ.
+// tokenizer.json, llama.cpp (and HF's tokenizer.json for the same vocabulary, e.g. Gemma 3) for
+// GGUF vocabularies, `sentencepiece` for tokenizer.model files; docs/TOKENIZERS.md lists where they
+// differ.
 //
 // Special tokens: text such as "<|im_start|>" or "<s>" in user input is ordinary text unless
 // EncodeOptions::parse_special is set (a prompt-injection safeguard); non-special added tokens
