@@ -52,8 +52,19 @@ inline Bytes read_file(const std::string& path) {
 
 // GGUF value type ids (spec).
 enum GgufT : uint32_t {
-  kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32 = 6, kBool = 7,
-  kStr = 8, kArr = 9, kU64 = 10, kI64 = 11, kF64 = 12,
+  kU8 = 0,
+  kI8 = 1,
+  kU16 = 2,
+  kI16 = 3,
+  kU32 = 4,
+  kI32 = 5,
+  kF32 = 6,
+  kBool = 7,
+  kStr = 8,
+  kArr = 9,
+  kU64 = 10,
+  kI64 = 11,
+  kF64 = 12,
 };
 
 class GgufBuilder {
@@ -94,7 +105,9 @@ class GgufBuilder {
   GgufBuilder& kv_i32(const std::string& k, int32_t v) { return kv_raw(k, kI32, le(v)); }
   GgufBuilder& kv_u64(const std::string& k, uint64_t v) { return kv_raw(k, kU64, le(v)); }
   GgufBuilder& kv_f32(const std::string& k, float v) { return kv_raw(k, kF32, le(v)); }
-  GgufBuilder& kv_bool(const std::string& k, bool v) { return kv_raw(k, kBool, Bytes{uint8_t(v ? 1 : 0)}); }
+  GgufBuilder& kv_bool(const std::string& k, bool v) {
+    return kv_raw(k, kBool, Bytes{uint8_t(v ? 1 : 0)});
+  }
   GgufBuilder& kv_str(const std::string& k, const std::string& v) {
     Bytes b;
     put_str(b, v);
@@ -122,8 +135,8 @@ class GgufBuilder {
     return kv_raw(k, kArr, b);
   }
 
-  GgufBuilder& tensor(const std::string& name, std::vector<uint64_t> dims, uint32_t type, Bytes data,
-                      std::optional<uint64_t> offset = std::nullopt) {
+  GgufBuilder& tensor(const std::string& name, std::vector<uint64_t> dims, uint32_t type,
+                      Bytes data, std::optional<uint64_t> offset = std::nullopt) {
     tensors_.push_back({name, std::move(dims), type, std::move(data), offset});
     return *this;
   }
@@ -182,7 +195,9 @@ class GgufBuilder {
     for (size_t i = 0; i < tensors_.size(); ++i) {
       layout_.tensor_data.push_back(b.size());
       b.insert(b.end(), tensors_[i].data.begin(), tensors_[i].data.end());
-      b.resize(layout_.data_begin + (i + 1 < tensors_.size() ? offs[i + 1] : pad(b.size() - layout_.data_begin)), 0);
+      b.resize(layout_.data_begin +
+                   (i + 1 < tensors_.size() ? offs[i + 1] : pad(b.size() - layout_.data_begin)),
+               0);
     }
     layout_.end = b.size();
     return b;

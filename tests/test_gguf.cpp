@@ -1,12 +1,13 @@
-// GGUF reader against the `gguf` Python package's readings of every fixture (tests/golden/loaders.json,
-// tools/gen_loader_goldens.py): metadata values and types, tensor names/types/dims/offsets/bytes and
-// data views, per-type totals; plus the read-into-memory fallback, split files and SHA-256.
+// GGUF reader against the `gguf` Python package's readings of every fixture
+// (tests/golden/loaders.json, tools/gen_loader_goldens.py): metadata values and types, tensor
+// names/types/dims/offsets/bytes and data views, per-type totals; plus the read-into-memory
+// fallback, split files and SHA-256.
 #include <doctest/doctest.h>
 
 #include <array>
 #include <cstring>
-#include <map>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "gguf_builder.hpp"
@@ -36,12 +37,14 @@ std::string hex(const std::string& s) {
   return out;
 }
 bool is_signed(GgufType t) {
-  return t == GgufType::INT8 || t == GgufType::INT16 || t == GgufType::INT32 || t == GgufType::INT64;
+  return t == GgufType::INT8 || t == GgufType::INT16 || t == GgufType::INT32 ||
+         t == GgufType::INT64;
 }
 std::string i128_to_string(__int128 v) {
   if (v == 0) return "0";
   bool neg = v < 0;
-  unsigned __int128 u = neg ? -static_cast<unsigned __int128>(v) : static_cast<unsigned __int128>(v);
+  unsigned __int128 u =
+      neg ? -static_cast<unsigned __int128>(v) : static_cast<unsigned __int128>(v);
   std::string s;
   while (u) {
     s += static_cast<char>('0' + static_cast<int>(u % 10));
@@ -72,9 +75,13 @@ void check_scalar(GgufType t, uint64_t u, int64_t i, double f, const std::string
 
 void check_array_element(const GgufValue& v, size_t idx, const json& g, const std::string& where) {
   switch (v.elem_type) {
-    case GgufType::STRING: check_scalar(v.elem_type, 0, 0, 0, v.arr_str[idx], g, where); break;
+    case GgufType::STRING:
+      check_scalar(v.elem_type, 0, 0, 0, v.arr_str[idx], g, where);
+      break;
     case GgufType::FLOAT32:
-    case GgufType::FLOAT64: check_scalar(v.elem_type, 0, 0, v.arr_float[idx], "", g, where); break;
+    case GgufType::FLOAT64:
+      check_scalar(v.elem_type, 0, 0, v.arr_float[idx], "", g, where);
+      break;
     default: {
       int64_t x = v.arr_int[idx];
       check_scalar(v.elem_type, static_cast<uint64_t>(x), x, 0, "", g, where);
@@ -121,11 +128,15 @@ void check_metadata(const GgufFile& f, const json& golden) {
           mag += x < 0 ? -x : x;
         }
         // numpy sums pairwise in float64; both are within a few ulps of the exact sum.
-        CHECK(static_cast<double>(sum) == doctest::Approx(g["sum"].get<double>()).epsilon(1e-12).scale(static_cast<double>(mag)));
+        CHECK(
+            static_cast<double>(sum) ==
+            doctest::Approx(g["sum"].get<double>()).epsilon(1e-12).scale(static_cast<double>(mag)));
       }
     } else if (v->elem_type != GgufType::ARRAY && n) {
       __int128 sum = 0;
-      for (int64_t x : v->arr_int) sum += v->elem_type == GgufType::UINT64 ? static_cast<__int128>(static_cast<uint64_t>(x)) : x;
+      for (int64_t x : v->arr_int)
+        sum +=
+            v->elem_type == GgufType::UINT64 ? static_cast<__int128>(static_cast<uint64_t>(x)) : x;
       CHECK(i128_to_string(sum) == g["sum"].get<std::string>());
     }
     if (n && g.contains("first")) {
@@ -154,7 +165,8 @@ void check_tensors(const GgufFile& f, const json& golden, size_t head_bytes) {
     CHECK(f.find_tensor(t.name) == &t);
     const MappedFile* mf = f.split_file(t.split);
     if (mf) CHECK(t.data == mf->data() + t.file_offset);
-    CHECK(sha256_hex(t.data, std::min<uint64_t>(t.n_bytes, head_bytes)) == g["head_sha256"].get<std::string>());
+    CHECK(sha256_hex(t.data, std::min<uint64_t>(t.n_bytes, head_bytes)) ==
+          g["head_sha256"].get<std::string>());
     n_params += t.n_elements;
     auto& pt = per_type[type_name(t.type)];
     pt[0] += 1;
@@ -179,11 +191,14 @@ void check_gguf_against_golden(const std::string& path, const json& g) {
     // The reference refuses this file; so must we, naming the same key and offset.
     REQUIRE_FALSE(r.is_ok());
     CHECK(r.status().code() == StatusCode::kCorruptFile);
-    const std::string ref = g["reference_error"].get<std::string>();  // "Duplicate KEY already in list at offset N"
+    const std::string ref =
+        g["reference_error"].get<std::string>();  // "Duplicate KEY already in list at offset N"
     const std::string key = ref.substr(10, ref.find(' ', 10) - 10);
     const std::string off = ref.substr(ref.rfind(' ') + 1);
-    CHECK_MESSAGE(r.status().message().find("'" + key + "'") != std::string::npos, r.status().message());
-    CHECK_MESSAGE(r.status().message().find("offset " + off) != std::string::npos, r.status().message());
+    CHECK_MESSAGE(r.status().message().find("'" + key + "'") != std::string::npos,
+                  r.status().message());
+    CHECK_MESSAGE(r.status().message().find("offset " + off) != std::string::npos,
+                  r.status().message());
     CHECK_MESSAGE(r.status().message().find(path) != std::string::npos, r.status().message());
     return;
   }
@@ -202,19 +217,44 @@ Bytes serialize_value(const GgufValue& v) {
   Bytes b;
   auto scalar = [&](GgufType t, uint64_t u, int64_t i, double f, const std::string& s) {
     switch (t) {
-      case GgufType::UINT8: put_le<uint8_t>(b, static_cast<uint8_t>(u)); break;
-      case GgufType::INT8: put_le<int8_t>(b, static_cast<int8_t>(i)); break;
-      case GgufType::UINT16: put_le<uint16_t>(b, static_cast<uint16_t>(u)); break;
-      case GgufType::INT16: put_le<int16_t>(b, static_cast<int16_t>(i)); break;
-      case GgufType::UINT32: put_le<uint32_t>(b, static_cast<uint32_t>(u)); break;
-      case GgufType::INT32: put_le<int32_t>(b, static_cast<int32_t>(i)); break;
-      case GgufType::FLOAT32: put_le<float>(b, static_cast<float>(f)); break;
-      case GgufType::BOOL: put_le<uint8_t>(b, static_cast<uint8_t>(u)); break;
-      case GgufType::STRING: put_str(b, s); break;
-      case GgufType::UINT64: put_le<uint64_t>(b, u); break;
-      case GgufType::INT64: put_le<int64_t>(b, i); break;
-      case GgufType::FLOAT64: put_le<double>(b, f); break;
-      case GgufType::ARRAY: break;
+      case GgufType::UINT8:
+        put_le<uint8_t>(b, static_cast<uint8_t>(u));
+        break;
+      case GgufType::INT8:
+        put_le<int8_t>(b, static_cast<int8_t>(i));
+        break;
+      case GgufType::UINT16:
+        put_le<uint16_t>(b, static_cast<uint16_t>(u));
+        break;
+      case GgufType::INT16:
+        put_le<int16_t>(b, static_cast<int16_t>(i));
+        break;
+      case GgufType::UINT32:
+        put_le<uint32_t>(b, static_cast<uint32_t>(u));
+        break;
+      case GgufType::INT32:
+        put_le<int32_t>(b, static_cast<int32_t>(i));
+        break;
+      case GgufType::FLOAT32:
+        put_le<float>(b, static_cast<float>(f));
+        break;
+      case GgufType::BOOL:
+        put_le<uint8_t>(b, static_cast<uint8_t>(u));
+        break;
+      case GgufType::STRING:
+        put_str(b, s);
+        break;
+      case GgufType::UINT64:
+        put_le<uint64_t>(b, u);
+        break;
+      case GgufType::INT64:
+        put_le<int64_t>(b, i);
+        break;
+      case GgufType::FLOAT64:
+        put_le<double>(b, f);
+        break;
+      case GgufType::ARRAY:
+        break;
     }
   };
   if (!v.is_array()) {
@@ -225,22 +265,29 @@ Bytes serialize_value(const GgufValue& v) {
   put_le<uint64_t>(b, v.array_size());
   for (uint64_t k = 0; k < v.array_size(); ++k) {
     switch (v.elem_type) {
-      case GgufType::STRING: put_str(b, v.arr_str[k]); break;
+      case GgufType::STRING:
+        put_str(b, v.arr_str[k]);
+        break;
       case GgufType::FLOAT32:
-      case GgufType::FLOAT64: scalar(v.elem_type, 0, 0, v.arr_float[k], ""); break;
+      case GgufType::FLOAT64:
+        scalar(v.elem_type, 0, 0, v.arr_float[k], "");
+        break;
       case GgufType::ARRAY: {
         Bytes inner = serialize_value(v.arr_nested[k]);
         b.insert(b.end(), inner.begin(), inner.end());
         break;
       }
-      default: scalar(v.elem_type, static_cast<uint64_t>(v.arr_int[k]), v.arr_int[k], 0, ""); break;
+      default:
+        scalar(v.elem_type, static_cast<uint64_t>(v.arr_int[k]), v.arr_int[k], 0, "");
+        break;
     }
   }
   return b;
 }
 
 void add_all_kv(GgufBuilder& b, const GgufFile& f) {
-  for (const auto& [k, v] : f.metadata()) b.kv_raw(k, static_cast<uint32_t>(v.type), serialize_value(v));
+  for (const auto& [k, v] : f.metadata())
+    b.kv_raw(k, static_cast<uint32_t>(v.type), serialize_value(v));
 }
 void add_tensor_copy(GgufBuilder& b, const GgufTensorInfo& t) {
   b.tensor(t.name, t.dims, t.type, Bytes(t.data, t.data + t.n_bytes));
@@ -320,7 +367,8 @@ TEST_CASE("gguf: read-into-memory fallback gives identical bytes and values") {
     CHECK((*a)->split_file(0)->is_mapped());
     CHECK_FALSE((*b)->split_file(0)->is_mapped());
     REQUIRE((*a)->split_file(0)->size() == (*b)->split_file(0)->size());
-    CHECK(std::memcmp((*a)->split_file(0)->data(), (*b)->split_file(0)->data(), (*a)->split_file(0)->size()) == 0);
+    CHECK(std::memcmp((*a)->split_file(0)->data(), (*b)->split_file(0)->data(),
+                      (*a)->split_file(0)->size()) == 0);
     REQUIRE((*a)->tensors().size() == (*b)->tensors().size());
     for (size_t i = 0; i < (*a)->tensors().size(); ++i) {
       const auto& ta = (*a)->tensors()[i];
@@ -332,22 +380,24 @@ TEST_CASE("gguf: read-into-memory fallback gives identical bytes and values") {
     }
     REQUIRE((*a)->metadata().size() == (*b)->metadata().size());
     for (size_t i = 0; i < (*a)->metadata().size(); ++i)
-      CHECK((*a)->metadata()[i].second.to_display(1 << 20) == (*b)->metadata()[i].second.to_display(1 << 20));
+      CHECK((*a)->metadata()[i].second.to_display(1 << 20) ==
+            (*b)->metadata()[i].second.to_display(1 << 20));
     // Populate/sequential hints change nothing observable.
     MapOptions hinted;
     hinted.populate = true;
     hinted.sequential = true;
     auto c = GgufFile::open(p, hinted);
     REQUIRE(c.is_ok());
-    CHECK(std::memcmp((*a)->split_file(0)->data(), (*c)->split_file(0)->data(), (*a)->split_file(0)->size()) == 0);
+    CHECK(std::memcmp((*a)->split_file(0)->data(), (*c)->split_file(0)->data(),
+                      (*a)->split_file(0)->size()) == 0);
   }
 }
 
 TEST_CASE("gguf: the test builder re-serializes real files byte for byte") {
   // Validates tests/gguf_builder.hpp (used by the malformed-file and split tests) against files
   // written by the real converters.
-  for (const char* rel : {"models/stories260K.gguf", "models/TinyStories-656K-Q8_0.gguf", "models/llama-2-tiny-random.gguf",
-                          "vocab/ggml-vocab-llama-spm.gguf"}) {
+  for (const char* rel : {"models/stories260K.gguf", "models/TinyStories-656K-Q8_0.gguf",
+                          "models/llama-2-tiny-random.gguf", "vocab/ggml-vocab-llama-spm.gguf"}) {
     std::string p = fixture_or_skip(rel);
     if (p.empty()) continue;
     INFO(std::string(rel));
@@ -377,10 +427,13 @@ TEST_CASE("gguf: split files NAME-0000k-of-0000N.gguf open as one model") {
 
   // llama.cpp's gguf-split layout: split.no (u16), split.count (u16), split.tensors.count (i32);
   // the first split carries all other metadata.
-  auto write_split = [&](uint16_t no, uint16_t count, size_t from, size_t to, bool all_kv, const std::string& path) {
+  auto write_split = [&](uint16_t no, uint16_t count, size_t from, size_t to, bool all_kv,
+                         const std::string& path) {
     GgufBuilder b;
-    if (all_kv) add_all_kv(b, f);
-    else b.kv_str("general.architecture", "llama");
+    if (all_kv)
+      add_all_kv(b, f);
+    else
+      b.kv_str("general.architecture", "llama");
     b.kv_raw("split.no", kU16, GgufBuilder::le<uint16_t>(no));
     b.kv_raw("split.count", kU16, GgufBuilder::le<uint16_t>(count));
     b.kv_i32("split.tensors.count", static_cast<int32_t>(n));
@@ -420,7 +473,8 @@ TEST_CASE("gguf: split files NAME-0000k-of-0000N.gguf open as one model") {
     auto r = GgufFile::open(s1);
     REQUIRE_FALSE(r.is_ok());
     CHECK(r.status().code() == StatusCode::kNotFound);
-    CHECK_MESSAGE(r.status().message().find("missing split 2 of 2") != std::string::npos, r.status().message());
+    CHECK_MESSAGE(r.status().message().find("missing split 2 of 2") != std::string::npos,
+                  r.status().message());
     CHECK_MESSAGE(r.status().message().find(s2) != std::string::npos, r.status().message());
   }
   SUBCASE("opening a later split asks for the first") {
@@ -477,7 +531,9 @@ TEST_CASE("gguf: split file names") {
 }
 
 TEST_CASE("sha256: FIPS 180-4 vectors and every fixture against Python hashlib") {
-  auto h = [](const std::string& s) { return sha256_hex(reinterpret_cast<const uint8_t*>(s.data()), s.size()); };
+  auto h = [](const std::string& s) {
+    return sha256_hex(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  };
   CHECK(h("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(h("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   CHECK(h("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
@@ -521,7 +577,8 @@ TEST_SUITE("bigmodel") {
         continue;
       }
       if (std::filesystem::file_size(p) != g["size"].get<uint64_t>()) {
-        MESSAGE(p << " differs in size from the golden's file; skipping (rerun tools/gen_loader_goldens.py)");
+        MESSAGE(p << " differs in size from the golden's file; skipping (rerun "
+                     "tools/gen_loader_goldens.py)");
         continue;
       }
       SUBCASE(name.c_str()) { check_gguf_against_golden(p, g); }

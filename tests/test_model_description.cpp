@@ -1,8 +1,8 @@
 // The canonical, format-agnostic ModelDescription from GGUF files and Hugging Face folders:
-// hyperparameters against the files' own metadata (golden readings by the gguf package / config.json),
-// canonical tensor names against gguf's TensorNameMap (llama.cpp's converter table), the tied
-// embedding stored only as lm_head.weight, the Q/K row-order flag proven on the same model in both
-// layouts, model_summary and `llmkit inspect --json`.
+// hyperparameters against the files' own metadata (golden readings by the gguf package /
+// config.json), canonical tensor names against gguf's TensorNameMap (llama.cpp's converter table),
+// the tied embedding stored only as lm_head.weight, the Q/K row-order flag proven on the same model
+// in both layouts, model_summary and `llmkit inspect --json`.
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -57,9 +57,12 @@ void check_gguf_description(const ModelDescription& d, const json& g) {
   const uint64_t hd = hp.n_head ? hp.n_embd / hp.n_head : 0;
   CHECK(hp.head_dim == gint(g, arch + ".attention.key_length", hd));
   if (g["metadata"].contains(arch + ".attention.layer_norm_rms_epsilon"))
-    CHECK(hp.norm_eps == static_cast<float>(g["metadata"][arch + ".attention.layer_norm_rms_epsilon"]["float"].get<double>()));
+    CHECK(hp.norm_eps ==
+          static_cast<float>(
+              g["metadata"][arch + ".attention.layer_norm_rms_epsilon"]["float"].get<double>()));
   if (g["metadata"].contains(arch + ".rope.freq_base"))
-    CHECK(hp.rope_theta == static_cast<float>(g["metadata"][arch + ".rope.freq_base"]["float"].get<double>()));
+    CHECK(hp.rope_theta ==
+          static_cast<float>(g["metadata"][arch + ".rope.freq_base"]["float"].get<double>()));
   if (g["metadata"].contains("tokenizer.ggml.tokens"))
     CHECK(hp.n_vocab == g["metadata"]["tokenizer.ggml.tokens"]["len"].get<uint32_t>());
   if (g["metadata"].contains("tokenizer.ggml.bos_token_id"))
@@ -97,8 +100,9 @@ TEST_CASE("description: GGUF fixtures describe as their metadata says") {
     MESSAGE("fixtures absent; skipping");
     return;
   }
-  for (const char* rel : {"models/stories260K.gguf", "models/TinyStories-656K-Q8_0.gguf", "models/llama-2-tiny-random.gguf",
-                          "vocab/ggml-vocab-llama-spm.gguf", "vocab/more/ggml-vocab-bert-bge.gguf"}) {
+  for (const char* rel : {"models/stories260K.gguf", "models/TinyStories-656K-Q8_0.gguf",
+                          "models/llama-2-tiny-random.gguf", "vocab/ggml-vocab-llama-spm.gguf",
+                          "vocab/more/ggml-vocab-bert-bge.gguf"}) {
     SUBCASE(rel) {
       auto d = load_model_description(fixture(rel));
       REQUIRE_MESSAGE(d.is_ok(), d.status().to_string());
@@ -121,17 +125,20 @@ TEST_CASE("description: stories260K.gguf has its own output.weight, so it is not
   CHECK_FALSE((*d)->hparams.tie_embeddings);
   REQUIRE((*d)->find("output.weight") != nullptr);
   // ... although its bytes equal token_embd (the golden's independent comparison says so).
-  const bool same = std::memcmp((*d)->find("output.weight")->data, (*d)->find("token_embd.weight")->data,
-                                (*d)->find("token_embd.weight")->n_bytes) == 0;
+  const bool same =
+      std::memcmp((*d)->find("output.weight")->data, (*d)->find("token_embd.weight")->data,
+                  (*d)->find("token_embd.weight")->n_bytes) == 0;
   CHECK(same == loader_goldens()["facts"]["stories260K_output_equals_token_embd"].get<bool>());
 }
 
-TEST_CASE("description: Hugging Face folders get canonical names, ggml shapes and HF config values") {
+TEST_CASE(
+    "description: Hugging Face folders get canonical names, ggml shapes and HF config values") {
   if (!have_fixtures()) {
     MESSAGE("fixtures absent; skipping");
     return;
   }
-  for (const char* folder : {"safetensors/stories260K-hf-derived", "safetensors/TinyStories-656K"}) {
+  for (const char* folder :
+       {"safetensors/stories260K-hf-derived", "safetensors/TinyStories-656K"}) {
     SUBCASE(folder) {
       const json& g = golden_st(folder);
       const json& cfg = g["config"];
@@ -176,7 +183,8 @@ TEST_CASE("description: Hugging Face folders get canonical names, ggml shapes an
         CHECK(t->shape == std::vector<uint64_t>(shape.rbegin(), shape.rend()));
         CHECK(t->n_bytes == gt["n_bytes"].get<uint64_t>());
         CHECK(sha256_hex(t->data, t->n_bytes) == gt["sha256"].get<std::string>());
-        CHECK(canonical_hf_name(hf, hp.architecture) == std::optional<std::string>(gt["canonical"].get<std::string>()));
+        CHECK(canonical_hf_name(hf, hp.architecture) ==
+              std::optional<std::string>(gt["canonical"].get<std::string>()));
       }
       CHECK(d.find("output.weight") == nullptr);
       REQUIRE(d.find("token_embd.weight") != nullptr);
@@ -189,7 +197,8 @@ TEST_CASE("description: Q/K row order — the same model in GGUF and HF layout")
   // stories260K-hf-derived is stories260K.gguf converted to HF layout. Every tensor must agree
   // exactly, except attn_q / attn_k whose rows follow the README's permutation:
   // HF row h*hd + i*(hd/2) + j == GGUF row h*hd + 2*j + i  (K uses the KV head count).
-  const std::string pg = fixture("models/stories260K.gguf"), ph = fixture("safetensors/stories260K-hf-derived");
+  const std::string pg = fixture("models/stories260K.gguf"),
+                    ph = fixture("safetensors/stories260K-hf-derived");
   if (!exists(pg) || !exists(ph)) {
     MESSAGE("fixtures absent; skipping");
     return;
@@ -224,7 +233,8 @@ TEST_CASE("description: Q/K row order — the same model in GGUF and HF layout")
     for (uint32_t hh = 0; hh < heads; ++hh)
       for (uint32_t i = 0; i < 2; ++i)
         for (uint32_t j = 0; j < hd / 2; ++j) {
-          const uint64_t rh = uint64_t(hh) * hd + i * (hd / 2) + j, rg = uint64_t(hh) * hd + 2 * j + i;
+          const uint64_t rh = uint64_t(hh) * hd + i * (hd / 2) + j,
+                         rg = uint64_t(hh) * hd + 2 * j + i;
           all &= std::memcmp(&b[rh * row], &a[rg * row], row * sizeof(float)) == 0;
         }
     CHECK(all);  // ...by exactly this permutation
@@ -271,7 +281,8 @@ TEST_CASE("description: model_summary and `llmkit inspect --json` for stories260
   // KV cache = 2 (K,V) × n_layer × n_ctx × n_head_kv × head_dim × 2 bytes (f16).
   const auto& hp = s->hparams;
   CHECK(s->memory.n_ctx == hp.n_ctx_train);
-  CHECK(s->memory.kv_cache_bytes == 2ull * hp.n_layer * hp.n_ctx_train * hp.n_head_kv * hp.head_dim * 2);
+  CHECK(s->memory.kv_cache_bytes ==
+        2ull * hp.n_layer * hp.n_ctx_train * hp.n_head_kv * hp.head_dim * 2);
   CHECK(s->memory.weights_bytes == s->weights_bytes);
   auto bad = summarize_model(**d, 0, "q8");
   CHECK(bad.status().code() == StatusCode::kInvalidArgument);
@@ -306,7 +317,8 @@ TEST_CASE("description: model_summary and `llmkit inspect --json` for stories260
   CHECK(j["hparams"]["n_head_kv"] == gint(g, "llama.attention.head_count_kv"));
   CHECK(j["hparams"]["tie_embeddings"] == false);
   CHECK(j["type_mix"][0]["type"] == "F32");
-  CHECK(j["type_mix"][0]["bytes"].get<uint64_t>() == g["bytes_per_type"]["F32"]["n_bytes"].get<uint64_t>());
+  CHECK(j["type_mix"][0]["bytes"].get<uint64_t>() ==
+        g["bytes_per_type"]["F32"]["n_bytes"].get<uint64_t>());
   CHECK(j["memory"]["kv_cache_bytes"].get<uint64_t>() == s->memory.kv_cache_bytes);
   CHECK(j["sha256"][p] == g["sha256"]);
 }
@@ -350,7 +362,8 @@ TEST_SUITE("bigmodel") {
         REQUIRE(s.is_ok());
         CHECK(s->n_params == g["n_params"].get<uint64_t>());
         CHECK(s->weights_bytes == g["n_bytes_total"].get<uint64_t>());
-        for (const auto& m : s->type_mix) CHECK(m.n_bytes == g["bytes_per_type"][m.type]["n_bytes"].get<uint64_t>());
+        for (const auto& m : s->type_mix)
+          CHECK(m.n_bytes == g["bytes_per_type"][m.type]["n_bytes"].get<uint64_t>());
       }
     }
   }

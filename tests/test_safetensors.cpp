@@ -1,5 +1,6 @@
 // safetensors reader against the `safetensors` Python package's readings of the fixture checkpoints
-// (tests/golden/loaders.json): names, dtypes, shapes, byte ranges, data (sha256 of every tensor) and
+// (tests/golden/loaders.json): names, dtypes, shapes, byte ranges, data (sha256 of every tensor)
+// and
 // __metadata__; plus the read-into-memory fallback and the dtype table.
 #include <doctest/doctest.h>
 
@@ -103,10 +104,11 @@ TEST_CASE("safetensors: dtype table") {
     TensorType type;
     uint32_t bytes;
   };
-  for (Row r : {Row{"F64", TensorType::F64, 8}, Row{"F32", TensorType::F32, 4}, Row{"F16", TensorType::F16, 2},
-                Row{"BF16", TensorType::BF16, 2}, Row{"I64", TensorType::I64, 8}, Row{"I32", TensorType::I32, 4},
-                Row{"I16", TensorType::I16, 2}, Row{"I8", TensorType::I8, 1}, Row{"U8", TensorType::U8, 1},
-                Row{"BOOL", TensorType::BOOL, 1}}) {
+  for (Row r : {Row{"F64", TensorType::F64, 8}, Row{"F32", TensorType::F32, 4},
+                Row{"F16", TensorType::F16, 2}, Row{"BF16", TensorType::BF16, 2},
+                Row{"I64", TensorType::I64, 8}, Row{"I32", TensorType::I32, 4},
+                Row{"I16", TensorType::I16, 2}, Row{"I8", TensorType::I8, 1},
+                Row{"U8", TensorType::U8, 1}, Row{"BOOL", TensorType::BOOL, 1}}) {
     INFO(r.dtype);
     auto t = safetensors_dtype(r.dtype, "x");
     REQUIRE(t.is_ok());
@@ -136,11 +138,10 @@ TEST_CASE("safetensors: edge cases that must parse") {
   put_le<float>(buf, 3.0f);
   put_le<float>(buf, 1.0f);
   put_le<float>(buf, 2.0f);
-  const std::string header =
-      R"({"s":{"dtype":"F32","shape":[],"data_offsets":[0,4]},)"
-      R"("e1":{"dtype":"F32","shape":[0,7],"data_offsets":[4,4]},)"
-      R"("e2":{"dtype":"BF16","shape":[3,0],"data_offsets":[4,4]},)"
-      R"("v":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}      )";
+  const std::string header = R"({"s":{"dtype":"F32","shape":[],"data_offsets":[0,4]},)"
+                             R"("e1":{"dtype":"F32","shape":[0,7],"data_offsets":[4,4]},)"
+                             R"("e2":{"dtype":"BF16","shape":[3,0],"data_offsets":[4,4]},)"
+                             R"("v":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}      )";
   Bytes file = make_safetensors(header, buf);
   auto r = SafetensorsFile::parse(file.data(), file.size(), "edge.safetensors");
   REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
@@ -157,8 +158,9 @@ TEST_CASE("safetensors: edge cases that must parse") {
   CHECK(v == 2.0f);
 
   // Brackets and escaped quotes inside strings do not count as nesting.
-  const std::string meta = R"({"__metadata__":{"note":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[ \" {{{{{{{{{{{{{{{{{{{{{{"},)"
-                           R"("v":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
+  const std::string meta =
+      R"({"__metadata__":{"note":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[ \" {{{{{{{{{{{{{{{{{{{{{{"},)"
+      R"("v":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
   Bytes mf = make_safetensors(meta, buf);
   auto m = SafetensorsFile::parse(mf.data(), mf.size(), "meta.safetensors");
   REQUIRE_MESSAGE(m.is_ok(), m.status().to_string());
