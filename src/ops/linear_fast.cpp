@@ -479,7 +479,8 @@ inline void unpack_group(const QuantSpec& sp, const uint8_t* w, uint8_t (*codes)
 // Portable kernel over one tile, rows m0..m0+mb-1: the same integer sums and the same float
 // operations in the same order as the SIMD kernel (bit-identical results). Loops run over the
 // 16 rows innermost so compilers vectorize them; an AVX2 clone is selected at load time (ifunc).
-#if LLMKIT_X86 && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if LLMKIT_X86 && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)  // sanitizers: ifunc resolvers run before the runtime is up
 __attribute__((target_clones("avx2", "default")))
 #endif
 void tile_portable(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, int mb, float* y,
