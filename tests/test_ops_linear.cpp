@@ -25,6 +25,7 @@
 #include "io/gguf.hpp"
 #include "ops/dequant.hpp"
 #include "ops/linear.hpp"
+#include "ops/linear_amx.hpp"
 #include "ops/linear_impl.hpp"
 #include "ops/thread_pool.hpp"
 #include "test_util.hpp"
@@ -91,7 +92,8 @@ void check_parity(const Weights& w, llmkit::ops::ThreadPool& pool) {
                             w.type == TensorType::Q6_K
                         ? 256
                         : 32;
-  for (int64_t M : {1, 3, 4, 7}) {
+  // M >= 8 takes the AMX kernels where the CPU has them (9, 33: partial 16-row tiles).
+  for (int64_t M : {1, 3, 4, 7, 9, 16, 33}) {
     CAPTURE(M);
     for (bool int_codes : {false, true}) {
       CAPTURE(int_codes);
@@ -103,6 +105,13 @@ void check_parity(const Weights& w, llmkit::ops::ThreadPool& pool) {
       fast->forward(x.data(), M, yp.data(), pool);
       llmkit::ops::set_fast_linear_portable(false);
       CHECK(std::memcmp(yf.data(), yp.data(), yf.size() * 4) == 0);
+      if (M >= llmkit::ops::amx::kAmxMinRows) {  // AMX (when present) == VNNI, bit for bit
+        std::vector<float> yv(size_t(M * w.N), NAN);
+        llmkit::ops::amx::set_disabled(true);
+        fast->forward(x.data(), M, yv.data(), pool);
+        llmkit::ops::amx::set_disabled(false);
+        CHECK(std::memcmp(yf.data(), yv.data(), yf.size() * 4) == 0);
+      }
       int bad = 0, bad_portable = 0;
       double worst = 0;
       for (int64_t m = 0; m < M; ++m)

@@ -6,6 +6,8 @@
 #include <new>
 #include <string>
 
+#include "ops/attention.hpp"
+#include "ops/glu.hpp"
 #include "ops/simd.hpp"
 
 namespace llmkit::models {
@@ -217,9 +219,7 @@ Status Decoder::prepare_scratch(Scratch& s, int32_t max_tokens, uint32_t n_ctx, 
     s.v.assign(M * kvd, 0.0f);
     s.gate.assign(M * F, 0.0f);
     s.up.assign(M * F, 0.0f);
-    s.scores.assign(static_cast<size_t>(std::max(1, n_threads)) * n_ctx, 0.0f);
     s.head_buf.assign(2ull * n_ctx * kvd, 0.0f);  // converted K and V rows of one layer
-    s.head_q.assign(static_cast<size_t>(std::max(1, n_threads)) * hp_.head_dim, 0.0f);
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::kOutOfMemory, "session scratch: allocation failed");
   }
@@ -266,7 +266,6 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
       for (int64_t c = 0; c < E; ++c) s.x[i * E + c] *= embed_scale_;
   }
 
-  const int nt = pool.n_threads();
   auto norm_rows = [&](const float* in, const std::vector<float>& w, float* out, int64_t rows, int64_t n) {
     pool.parallel_for(rows, [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) rmsnorm_row(in + r * n, w.data(), out + r * n, n, eps);
@@ -313,47 +312,32 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
     const uint32_t n_rows = static_cast<uint32_t>(last - first + 1);
     const float* K = cache.rows_f32(false, il, first, last + 1, s.head_buf.data());
     const float* V = cache.rows_f32(true, il, first, last + 1, s.head_buf.data() + size_t(n_rows) * kvd);
-    const int64_t group = H / Hkv;
-    const bool f16_cache = cache.type() == runtime::KvType::kF16;
-    const int64_t n_tasks = M * H;
-    pool.run_on_threads([&](int t, int n_used) {
-      float* sc = &s.scores[static_cast<size_t>(t) * cache.n_ctx()];
-      const int64_t b = n_tasks * t / n_used, e = n_tasks * (t + 1) / n_used;
-      for (int64_t task = b; task < e; ++task) {
-        const int64_t i = task / H, h = task % H, kvh = h / group;
-        const int32_t pos = req.pos0 + static_cast<int32_t>(i);
-        int32_t j0 = first;
-        if (L.sliding && hp_.sliding_window > 0) j0 = std::max<int32_t>(first, pos - int32_t(hp_.sliding_window) + 1);
-        const float* q = &s.q[i * qd + h * hd];
-        float* qh = &s.head_q[static_cast<size_t>(t) * hd];
-        if (f16_cache) {
-          // llama.cpp multiplies an f16 cache with q rounded to f16 (and rounds the probabilities
-          // to f16 for the V product); doing the same keeps greedy decoding on llama.cpp's path.
-          for (int64_t c = 0; c < hd; ++c) qh[c] = runtime::f16_to_f32(runtime::f32_to_f16(q[c]));
-          q = qh;
-        }
-        float mx = -INFINITY;
-        for (int32_t j = j0; j <= pos; ++j) {
-          const float v = ops::simd::dot_f32(q, K + int64_t(j - first) * kvd + kvh * hd, hd) * attn_scale_;
-          sc[j - j0] = v;
-          mx = std::max(mx, v);
-        }
-        double sum = 0;
-        for (int32_t j = j0; j <= pos; ++j) {
-          const float p = std::exp(sc[j - j0] - mx);
-          sc[j - j0] = p;
-          sum += p;
-        }
-        const float inv = static_cast<float>(1.0 / sum);
-        float* out = &s.att[i * qd + h * hd];
-        std::fill(out, out + hd, 0.0f);
-        for (int32_t j = j0; j <= pos; ++j) {
-          float p = sc[j - j0] * inv;
-          if (f16_cache) p = runtime::f16_to_f32(runtime::f32_to_f16(p));
-          ops::simd::axpy_f32(p, V + int64_t(j - first) * kvd + kvh * hd, out, hd);
-        }
-      }
-    }, static_cast<int>(std::min<int64_t>(n_tasks, nt)));
+    ops::AttentionArgs att;
+    att.q = s.q.data();
+    att.q_stride = qd;
+    att.k = K;
+    att.v = V;
+    att.kv_stride = kvd;
+    att.n_rows = n_rows;
+    att.out = s.att.data();
+    att.out_stride = qd;
+    att.M = M;
+    att.H = H;
+    att.Hkv = Hkv;
+    att.hd = hd;
+    att.pos0 = req.pos0;
+    att.first = first;
+    att.window = L.sliding && hp_.sliding_window > 0 ? int32_t(hp_.sliding_window) : 0;
+    att.scale = attn_scale_;
+    // llama.cpp multiplies an f16 cache with q rounded to f16 (and rounds the probabilities to
+    // f16 for the V product); doing the same keeps greedy decoding on llama.cpp's path.
+    att.round_f16 = cache.type() == runtime::KvType::kF16;
+    // Batched prompts take the 16-queries-wide kernel on the fast backend; decode steps and the
+    // reference backend use the one-query-at-a-time definition.
+    if (backend_ == ops::Backend::kFast && M >= 4)
+      ops::attention_batched(att, pool);
+    else
+      ops::attention_reference(att, pool);
 
     L.wo.forward(s.att.data(), M, s.o.data(), pool);
     if (!L.post_attn_norm.empty()) norm_rows(s.o.data(), L.post_attn_norm, s.o.data(), M, E);
@@ -363,7 +347,13 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
     L.gate.forward(s.h.data(), M, s.gate.data(), pool);
     L.up.forward(s.h.data(), M, s.up.data(), pool);
     pool.parallel_for(M * F, [&](int64_t b, int64_t e) {
-      if (arch_.activation == Activation::kGeluTanh) {
+      if (backend_ == ops::Backend::kFast) {
+        // Vectorized; GeGLU follows llama.cpp's f16 gelu table (see ops/glu.hpp).
+        if (arch_.activation == Activation::kGeluTanh)
+          ops::geglu_ggml_fast(&s.gate[b], &s.up[b], &s.gate[b], e - b);
+        else
+          ops::swiglu_fast(&s.gate[b], &s.up[b], &s.gate[b], e - b);
+      } else if (arch_.activation == Activation::kGeluTanh) {
         for (int64_t c = b; c < e; ++c) s.gate[c] = gelu_tanh(s.gate[c]) * s.up[c];
       } else {
         for (int64_t c = b; c < e; ++c) s.gate[c] = silu(s.gate[c]) * s.up[c];

@@ -43,9 +43,7 @@ struct LayerWeights {
 struct Scratch {
   int32_t capacity = 0;  // tokens
   std::vector<float> x, h, q, k, v, att, o, gate, up;
-  std::vector<float> scores;  // [n_threads, n_ctx] attention rows
   std::vector<float> head_buf;  // [2, n_ctx, kv_dim] K/V rows of one layer converted to f32
-  std::vector<float> head_q;    // [n_threads, head_dim] f16-rounded query
 };
 
 struct ForwardRequest {

@@ -29,6 +29,7 @@
 
 #include "ops/basic.hpp"
 #include "ops/dequant.hpp"
+#include "ops/linear_amx.hpp"
 #include "ops/linear_impl.hpp"
 #include "ops/simd.hpp"
 
@@ -417,14 +418,21 @@ struct QuantLinear final : PackedLinear::Impl {
   const char* name() const noexcept override { return kname; }
 };
 
+// PAD_ROWS: q gets zero rows up to a multiple of PAD_ROWS (the AMX kernels load 16-row tiles).
 void quantize_acts(const QuantSpec& sp, const float* x, int64_t M, int64_t K, Acts& a,
-                   ThreadPool& pool) {
+                   ThreadPool& pool, int64_t pad_rows = 1) {
   a.K = K;
   a.n_groups = K / sp.G;
-  a.q.resize(size_t(M * K));
-  a.da.resize(size_t(M * a.n_groups));
-  a.corr.resize(size_t(M * a.n_groups));
-  a.sa.resize(size_t(M * a.n_groups));
+  const int64_t m_pad = (M + pad_rows - 1) / pad_rows * pad_rows;
+  a.q.resize(size_t(m_pad * K));
+  a.da.resize(size_t(m_pad * a.n_groups));
+  a.corr.resize(size_t(m_pad * a.n_groups));
+  a.sa.resize(size_t(m_pad * a.n_groups));
+  if (m_pad > M) {
+    std::memset(a.q.data() + M * K, 0, size_t((m_pad - M) * K));
+    std::fill(a.da.begin() + M * a.n_groups, a.da.end(), 0.f);
+    std::fill(a.sa.begin() + M * a.n_groups, a.sa.end(), 0.f);
+  }
   auto rows = [&](int64_t m0, int64_t m1) {
     for (int64_t m = m0; m < m1; ++m) {
       int8_t* q = a.q.data() + m * K;
@@ -680,6 +688,31 @@ void QuantLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool)
   // thread_local directly would see each worker's own (empty) instance.
   thread_local Acts tl_acts;
   Acts& acts = tl_acts;
+  if (M >= amx::kAmxMinRows && !g_force_portable && amx::available()) {
+    quantize_acts(spec, x, M, K, acts, pool, /*pad_rows=*/16);
+    amx::PackedTiles w;
+    w.base = base();
+    w.n_tiles = n_tiles;
+    w.n_groups = n_groups;
+    w.group_stride = group_stride;
+    w.wbytes_group = wbytes_group;
+    w.G = spec.G;
+    w.nib = spec.nib;
+    w.planes = spec.planes;
+    w.affine = spec.affine;
+    w.zp = spec.zp;
+    w.lut = spec.lut;
+    amx::QuantActs qa;
+    qa.q = acts.q.data();
+    qa.da = acts.da.data();
+    qa.sa = acts.sa.data();
+    qa.K = K;
+    qa.n_groups = acts.n_groups;
+    pool.parallel_for(
+        n_tiles, [&](int64_t t0, int64_t t1) { amx::quant_forward(w, qa, M, t0, t1, y, N); },
+        threads_for(M, N, K), /*grain=*/2);
+    return;
+  }
   quantize_acts(spec, x, M, K, acts, pool);
   constexpr int kMB = 4;
   const bool vnni = !g_force_portable && simd::has_avx512_vnni();

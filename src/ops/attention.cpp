@@ -1,0 +1,288 @@
+// Attention kernels (see attention.hpp for the semantics and the parity bound).
+#include "ops/attention.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "ops/avx512_math.hpp"
+#include "ops/basic.hpp"
+#include "ops/simd.hpp"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define LLMKIT_X86 1
+#endif
+
+namespace llmkit::ops {
+
+bool fast_linear_portable_forced() noexcept;  // linear_fast.cpp (tests: force portable kernels)
+
+namespace {
+
+inline float round_to_f16(float x) { return f16_to_f32(f32_to_f16(x)); }
+
+// Keys visible to the query at position POS: [lo, POS] as positions.
+inline int32_t first_visible(const AttentionArgs& a, int32_t pos) {
+  return a.window > 0 ? std::max<int32_t>(a.first, pos - a.window + 1) : a.first;
+}
+
+}  // namespace
+
+void attention_reference(const AttentionArgs& a, ThreadPool& pool) {
+  const int64_t group = a.H / a.Hkv;
+  const int64_t n_tasks = a.M * a.H;
+  pool.run_on_threads(
+      [&](int t, int n_used) {
+        thread_local std::vector<float> scores, qbuf;
+        scores.resize(size_t(std::max<int64_t>(a.n_rows, 1)));
+        qbuf.resize(size_t(a.hd));
+        float* sc = scores.data();
+        const int64_t b = n_tasks * t / n_used, e = n_tasks * (t + 1) / n_used;
+        for (int64_t task = b; task < e; ++task) {
+          const int64_t i = task / a.H, h = task % a.H, kvh = h / group;
+          const int32_t pos = a.pos0 + int32_t(i);
+          const int32_t j0 = first_visible(a, pos);
+          const float* q = a.q + i * a.q_stride + h * a.hd;
+          if (a.round_f16) {
+            for (int64_t c = 0; c < a.hd; ++c) qbuf[size_t(c)] = round_to_f16(q[c]);
+            q = qbuf.data();
+          }
+          float mx = -INFINITY;
+          for (int32_t j = j0; j <= pos; ++j) {
+            const float v =
+                simd::dot_f32(q, a.k + int64_t(j - a.first) * a.kv_stride + kvh * a.hd, a.hd) *
+                a.scale;
+            sc[j - j0] = v;
+            mx = std::max(mx, v);
+          }
+          double sum = 0;
+          for (int32_t j = j0; j <= pos; ++j) {
+            const float p = std::exp(sc[j - j0] - mx);
+            sc[j - j0] = p;
+            sum += p;
+          }
+          const float inv = static_cast<float>(1.0 / sum);
+          float* out = a.out + i * a.out_stride + h * a.hd;
+          std::fill(out, out + a.hd, 0.0f);
+          for (int32_t j = j0; j <= pos; ++j) {
+            float p = sc[j - j0] * inv;
+            if (a.round_f16) p = round_to_f16(p);
+            simd::axpy_f32(p, a.v + int64_t(j - a.first) * a.kv_stride + kvh * a.hd, out, a.hd);
+          }
+        }
+      },
+      int(std::min<int64_t>(n_tasks, pool.n_threads())));
+}
+
+namespace {
+
+constexpr int kQB = 16;  // queries per task = f32 lanes of a zmm
+
+// Portable body of one task (also the semantics the AVX-512 body implements): head h, queries
+// i0..i0+nq-1. st: scratch [n_keys][16].
+void task_portable(const AttentionArgs& a, int64_t h, int64_t i0, int nq, float* st) {
+  const int64_t kvh = h / (a.H / a.Hkv);
+  const int32_t p_first = a.pos0 + int32_t(i0), p_last = p_first + nq - 1;
+  const int32_t lo = first_visible(a, p_first);
+  const int64_t n_keys = p_last - lo + 1;
+  float qt[512][kQB];  // hd <= 512
+  for (int c = 0; c < a.hd; ++c)
+    for (int i = 0; i < kQB; ++i) {
+      const float x = i < nq ? a.q[(i0 + i) * a.q_stride + h * a.hd + c] : 0.f;
+      qt[c][i] = a.round_f16 ? round_to_f16(x) : x;
+    }
+  float mx[kQB];
+  std::fill(mx, mx + kQB, -INFINITY);
+  for (int64_t j = 0; j < n_keys; ++j) {
+    const int32_t kp = lo + int32_t(j);
+    const float* kr = a.k + int64_t(kp - a.first) * a.kv_stride + kvh * a.hd;
+    float s[kQB] = {};
+    for (int c = 0; c < a.hd; ++c)
+      for (int i = 0; i < kQB; ++i) s[i] = std::fma(qt[c][i], kr[c], s[i]);
+    for (int i = 0; i < kQB; ++i) {
+      const int32_t p = p_first + i;
+      const bool vis = i < nq && kp <= p && kp >= first_visible(a, p);
+      st[j * kQB + i] = vis ? s[i] * a.scale : -INFINITY;
+      if (vis) mx[i] = std::max(mx[i], st[j * kQB + i]);
+    }
+  }
+  double sum[kQB] = {};
+  for (int64_t j = 0; j < n_keys; ++j)
+    for (int i = 0; i < kQB; ++i) {
+      const float x = st[j * kQB + i];
+      const float e = x == -INFINITY ? 0.f : std::exp(x - mx[i]);
+      st[j * kQB + i] = e;
+      sum[i] += e;
+    }
+  for (int i = 0; i < nq; ++i) {
+    const float inv = static_cast<float>(1.0 / sum[i]);
+    for (int64_t j = 0; j < n_keys; ++j) {
+      float p = st[j * kQB + i] * inv;
+      st[j * kQB + i] = a.round_f16 ? round_to_f16(p) : p;
+    }
+    float* out = a.out + (i0 + i) * a.out_stride + h * a.hd;
+    std::fill(out, out + a.hd, 0.f);
+    for (int64_t j = 0; j < n_keys; ++j) {
+      const float p = st[j * kQB + i];
+      if (p == 0.f) continue;
+      const float* vr = a.v + int64_t(lo + j - a.first) * a.kv_stride + kvh * a.hd;
+      for (int c = 0; c < a.hd; ++c) out[c] = std::fma(p, vr[c], out[c]);
+    }
+  }
+}
+
+#if LLMKIT_X86
+#define ATT_512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
+
+ATT_512 inline __m512 round_f16_512(__m512 x) {
+  return _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+// Scales the scores of key JJ (one per query lane), masks invisible (query, key) pairs to -inf,
+// stores them to st[JJ][*] and returns the running per-query max.
+ATT_512 inline __m512 finish_scores(int64_t jj, __m512 s, int32_t lo, __m512i qpos, __m512i qlo,
+                                    __mmask16 live, __m512 scale, __m512 mx, float* st) {
+  const __m512i kp = _mm512_set1_epi32(lo + int32_t(jj));
+  const __mmask16 vis =
+      _mm512_mask_cmple_epi32_mask(live, kp, qpos) & _mm512_cmpge_epi32_mask(kp, qlo);
+  s = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), vis, _mm512_mul_ps(s, scale));
+  _mm512_store_ps(st + jj * kQB, s);
+  return _mm512_max_ps(mx, s);
+}
+
+ATT_512 void task_512(const AttentionArgs& a, int64_t h, int64_t i0, int nq, float* st) {
+  const int64_t kvh = h / (a.H / a.Hkv);
+  const int32_t p_first = a.pos0 + int32_t(i0), p_last = p_first + nq - 1;
+  const int32_t lo = first_visible(a, p_first);
+  const int64_t n_keys = p_last - lo + 1;
+  const int hd = int(a.hd);
+  alignas(64) float qt[512][kQB];  // Q^T of the block: qt[c][i]
+  for (int c = 0; c < hd; ++c)
+    for (int i = 0; i < kQB; ++i)
+      qt[c][i] = i < nq ? a.q[(i0 + i) * a.q_stride + h * a.hd + c] : 0.f;
+  if (a.round_f16)
+    for (int c = 0; c < hd; ++c) _mm512_store_ps(qt[c], round_f16_512(_mm512_load_ps(qt[c])));
+  // Lane i holds query i: its position and first visible key.
+  const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  const __m512i qpos = _mm512_add_epi32(_mm512_set1_epi32(p_first), lane);
+  const __mmask16 live = __mmask16((1u << nq) - 1);
+  const __m512i qlo =
+      a.window > 0 ? _mm512_max_epi32(_mm512_set1_epi32(a.first),
+                                      _mm512_sub_epi32(qpos, _mm512_set1_epi32(a.window - 1)))
+                   : _mm512_set1_epi32(a.first);
+  const __m512 scale = _mm512_set1_ps(a.scale), ninf = _mm512_set1_ps(-INFINITY);
+  __m512 mx = ninf;
+  // S^T = K·Q^T, four keys at a time (independent FMA chains).
+  const float* kbase = a.k + int64_t(lo - a.first) * a.kv_stride + kvh * a.hd;
+  const int64_t ks = a.kv_stride;
+  int64_t j = 0;
+  for (; j + 4 <= n_keys; j += 4) {
+    const float *k0 = kbase + j * ks, *k1 = k0 + ks, *k2 = k1 + ks, *k3 = k2 + ks;
+    __m512 s[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                   _mm512_setzero_ps()};
+    for (int c = 0; c < hd; ++c) {
+      const __m512 qc = _mm512_load_ps(qt[c]);
+      s[0] = _mm512_fmadd_ps(qc, _mm512_set1_ps(k0[c]), s[0]);
+      s[1] = _mm512_fmadd_ps(qc, _mm512_set1_ps(k1[c]), s[1]);
+      s[2] = _mm512_fmadd_ps(qc, _mm512_set1_ps(k2[c]), s[2]);
+      s[3] = _mm512_fmadd_ps(qc, _mm512_set1_ps(k3[c]), s[3]);
+    }
+    for (int u = 0; u < 4; ++u) mx = finish_scores(j + u, s[u], lo, qpos, qlo, live, scale, mx, st);
+  }
+  for (; j < n_keys; ++j) {
+    const float* k0 = kbase + j * ks;
+    __m512 s0 = _mm512_setzero_ps();
+    for (int c = 0; c < hd; ++c)
+      s0 = _mm512_fmadd_ps(_mm512_load_ps(qt[c]), _mm512_set1_ps(k0[c]), s0);
+    mx = finish_scores(j, s0, lo, qpos, qlo, live, scale, mx, st);
+  }
+  // Softmax down the key axis, 16 queries at once; the sum in double like the reference.
+  __m512d sum_lo = _mm512_setzero_pd(), sum_hi = _mm512_setzero_pd();
+  for (j = 0; j < n_keys; ++j) {
+    const __m512 s = _mm512_load_ps(st + j * kQB);
+    const __mmask16 vis = _mm512_cmp_ps_mask(s, ninf, _CMP_NEQ_OQ);
+    const __m512 e = _mm512_maskz_mov_ps(vis, simd::exp512(_mm512_sub_ps(s, mx)));
+    _mm512_store_ps(st + j * kQB, e);
+    sum_lo = _mm512_add_pd(sum_lo, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+    sum_hi = _mm512_add_pd(
+        sum_hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+  }
+  const __m512d one = _mm512_set1_pd(1.0);
+  const __m512 inv =
+      _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(_mm512_div_pd(one, sum_lo))),
+                         _mm512_cvtpd_ps(_mm512_div_pd(one, sum_hi)), 1);
+  for (j = 0; j < n_keys; ++j) {
+    __m512 p = _mm512_mul_ps(_mm512_load_ps(st + j * kQB), inv);
+    if (a.round_f16) p = round_f16_512(p);
+    _mm512_store_ps(st + j * kQB, p);
+  }
+  // O = P·V: per query, hd/16 accumulators; four queries share each V row load.
+  for (int c0 = 0; c0 < hd; c0 += 64) {
+    const int nc = std::min(4, (hd - c0) / 16);
+    for (int ib = 0; ib < nq; ib += 4) {
+      const int ni = std::min(4, nq - ib);
+      __m512 acc[4][4];
+      for (int ii = 0; ii < 4; ++ii)
+        for (int cc = 0; cc < 4; ++cc) acc[ii][cc] = _mm512_setzero_ps();
+      // Keys past the last query of this group are masked for all of it.
+      const int64_t jend = std::min<int64_t>(n_keys, p_first + ib + ni - lo);
+      for (j = 0; j < jend; ++j) {
+        const float* vr = a.v + int64_t(lo + j - a.first) * a.kv_stride + kvh * a.hd + c0;
+        __m512 vv[4];
+        for (int cc = 0; cc < nc; ++cc) vv[cc] = _mm512_loadu_ps(vr + 16 * cc);
+        for (int ii = 0; ii < ni; ++ii) {
+          const __m512 p = _mm512_set1_ps(st[j * kQB + ib + ii]);
+          for (int cc = 0; cc < nc; ++cc) acc[ii][cc] = _mm512_fmadd_ps(p, vv[cc], acc[ii][cc]);
+        }
+      }
+      for (int ii = 0; ii < ni; ++ii)
+        for (int cc = 0; cc < nc; ++cc)
+          _mm512_storeu_ps(a.out + (i0 + ib + ii) * a.out_stride + h * a.hd + c0 + 16 * cc,
+                           acc[ii][cc]);
+    }
+  }
+}
+#endif
+
+}  // namespace
+
+void attention_batched(const AttentionArgs& a, ThreadPool& pool) {
+#if LLMKIT_X86
+  const bool v512 =
+      !fast_linear_portable_forced() && simd::has_avx512_vnni() && a.hd % 16 == 0 && a.hd <= 512;
+#else
+  const bool v512 = false;
+#endif
+  if (a.hd > 512) {
+    attention_reference(a, pool);
+    return;
+  }
+  const int64_t n_blocks = (a.M + kQB - 1) / kQB;
+  const int64_t n_tasks = n_blocks * a.H;
+  // Causal blocks grow with their position: tasks are dealt round-robin so threads get equal work.
+  pool.run_on_threads(
+      [&](int t, int n_used) {
+        thread_local std::vector<float> st_buf;
+        const size_t need = size_t(a.n_rows + kQB) * kQB + 16;
+        if (st_buf.size() < need) st_buf.assign(need, 0.f);
+        float* st = st_buf.data() + (16 - reinterpret_cast<uintptr_t>(st_buf.data()) / 4 % 16) % 16;
+        for (int64_t task = t; task < n_tasks; task += n_used) {
+          // Heads vary fastest: neighbouring tasks share K/V rows of the same KV head.
+          const int64_t blk = task / a.H, h = task % a.H;
+          const int64_t i0 = blk * kQB;
+          const int nq = int(std::min<int64_t>(kQB, a.M - i0));
+#if LLMKIT_X86
+          if (v512) {
+            task_512(a, h, i0, nq, st);
+            continue;
+          }
+#endif
+          task_portable(a, h, i0, nq, st);
+        }
+      },
+      int(std::min<int64_t>(n_tasks, pool.n_threads())));
+}
+
+}  // namespace llmkit::ops
