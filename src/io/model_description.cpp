@@ -9,6 +9,20 @@ namespace llmkit::io {
 
 namespace fs = std::filesystem;
 
+void ModelDescription::release_tensor_pages(const TensorRef& t) const noexcept {
+  if (!t.data || t.n_bytes == 0) return;
+  auto try_file = [&](const MappedFile* f) {
+    if (!f || t.data < f->data() || t.data >= f->data() + f->size()) return false;
+    f->release_range(uint64_t(t.data - f->data()), t.n_bytes);
+    return true;
+  };
+  if (gguf)
+    for (size_t i = 0; i < gguf->split_count(); ++i)
+      if (try_file(gguf->split_file(i))) return;
+  for (const auto& m : mappings)
+    if (try_file(m.get())) return;
+}
+
 uint64_t ModelDescription::parameter_count() const noexcept {
   uint64_t n = 0;
   for (const auto& t : tensors) n += t.n_elements;
@@ -20,7 +34,8 @@ namespace {
 Status add_tensor(ModelDescription& d, TensorRef t) {
   if (d.tensor_index.count(t.name))
     return Status(StatusCode::kCorruptFile, t.source_file + ": tensor '" + t.source_name +
-                                                "' maps to canonical name '" + t.name + "', which another tensor already has");
+                                                "' maps to canonical name '" + t.name +
+                                                "', which another tensor already has");
   d.tensor_index.emplace(t.name, d.tensors.size());
   d.tensors.push_back(std::move(t));
   return Status::ok();
@@ -29,10 +44,11 @@ Status add_tensor(ModelDescription& d, TensorRef t) {
 std::string ftype_name(int64_t ft) {
   // llama.cpp's llama_ftype values (general.file_type).
   static const std::map<int64_t, const char*> kNames = {
-      {0, "all F32"}, {1, "mostly F16"}, {2, "Q4_0"}, {3, "Q4_1"}, {7, "Q8_0"}, {8, "Q5_0"},
-      {9, "Q5_1"}, {10, "Q2_K - Medium"}, {11, "Q3_K - Small"}, {12, "Q3_K - Medium"},
-      {13, "Q3_K - Large"}, {14, "Q4_K - Small"}, {15, "Q4_K - Medium"}, {16, "Q5_K - Small"},
-      {17, "Q5_K - Medium"}, {18, "Q6_K"}, {32, "BF16"}, {38, "MXFP4 MoE"}};
+      {0, "all F32"},        {1, "mostly F16"},     {2, "Q4_0"},           {3, "Q4_1"},
+      {7, "Q8_0"},           {8, "Q5_0"},           {9, "Q5_1"},           {10, "Q2_K - Medium"},
+      {11, "Q3_K - Small"},  {12, "Q3_K - Medium"}, {13, "Q3_K - Large"},  {14, "Q4_K - Small"},
+      {15, "Q4_K - Medium"}, {16, "Q5_K - Small"},  {17, "Q5_K - Medium"}, {18, "Q6_K"},
+      {32, "BF16"},          {38, "MXFP4 MoE"}};
   auto it = kNames.find(ft);
   return it != kNames.end() ? it->second : "file_type " + std::to_string(ft);
 }
@@ -47,7 +63,9 @@ Result<std::shared_ptr<ModelDescription>> describe_gguf(std::shared_ptr<const Gg
     d->files.push_back(g->split_file(i) ? g->split_file(i)->path() : g->path());
   HyperParams& hp = d->hparams;
   auto arch = g->get_string("general.architecture");
-  if (!arch) return Status(StatusCode::kCorruptFile, g->path() + ": metadata 'general.architecture' is missing");
+  if (!arch)
+    return Status(StatusCode::kCorruptFile,
+                  g->path() + ": metadata 'general.architecture' is missing");
   hp.architecture = *arch;
   const std::string a = *arch + ".";
   auto u32 = [&](const std::string& key, uint32_t& out) {
@@ -86,9 +104,12 @@ Result<std::shared_ptr<ModelDescription>> describe_gguf(std::shared_ptr<const Gg
     if (key.rfind("tokenizer.", 0) == 0 || value.is_array()) continue;
     hp.raw[key] = value.type == GgufType::STRING ? value.str : value.to_display();
   }
-  if (auto v = g->get_int("tokenizer.ggml.bos_token_id")) hp.bos_token_id = static_cast<uint32_t>(*v);
-  if (auto v = g->get_int("tokenizer.ggml.eos_token_id")) hp.eos_token_id = static_cast<uint32_t>(*v);
-  if (const GgufValue* toks = g->find("tokenizer.ggml.tokens")) hp.n_vocab = static_cast<uint32_t>(toks->array_size());
+  if (auto v = g->get_int("tokenizer.ggml.bos_token_id"))
+    hp.bos_token_id = static_cast<uint32_t>(*v);
+  if (auto v = g->get_int("tokenizer.ggml.eos_token_id"))
+    hp.eos_token_id = static_cast<uint32_t>(*v);
+  if (const GgufValue* toks = g->find("tokenizer.ggml.tokens"))
+    hp.n_vocab = static_cast<uint32_t>(toks->array_size());
   u32(a + "vocab_size", hp.n_vocab);
 
   for (const auto& ti : g->tensors()) {
@@ -104,7 +125,8 @@ Result<std::shared_ptr<ModelDescription>> describe_gguf(std::shared_ptr<const Gg
     t.file_offset = ti.file_offset;
     LLMKIT_RETURN_IF_ERROR(add_tensor(*d, std::move(t)));
   }
-  if (const TensorRef* emb = d->find("token_embd.weight"); emb && emb->shape.size() == 2 && hp.n_vocab == 0)
+  if (const TensorRef* emb = d->find("token_embd.weight");
+      emb && emb->shape.size() == 2 && hp.n_vocab == 0)
     hp.n_vocab = static_cast<uint32_t>(emb->shape[1]);
   hp.tie_embeddings = d->find("output.weight") == nullptr;
   hp.attn_qkv_bias = d->find("blk.0.attn_q.bias") != nullptr;
@@ -119,18 +141,23 @@ Result<std::shared_ptr<ModelDescription>> describe_gguf(std::shared_ptr<const Gg
   return d;
 }
 
-Result<std::shared_ptr<const ModelDescription>> load_model_description(const std::string& path, const LoadOptions& opts) {
+Result<std::shared_ptr<const ModelDescription>> load_model_description(const std::string& path,
+                                                                       const LoadOptions& opts) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
     LLMKIT_ASSIGN_OR_RETURN(std::shared_ptr<ModelDescription> d, describe_hf_folder(path, opts));
     return std::shared_ptr<const ModelDescription>(std::move(d));
   }
-  if (!fs::exists(path, ec)) return Status(StatusCode::kNotFound, path + ": no such file or directory");
+  if (!fs::exists(path, ec))
+    return Status(StatusCode::kNotFound, path + ": no such file or directory");
   if (fs::path(path).extension() == ".safetensors")
     return Status(StatusCode::kInvalidArgument,
-                  path + ": pass the Hugging Face folder holding config.json and the .safetensors files, not a single shard");
+                  path +
+                      ": pass the Hugging Face folder holding config.json and the .safetensors "
+                      "files, not a single shard");
   LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> g, GgufFile::open(path, opts.map));
-  LLMKIT_ASSIGN_OR_RETURN(std::shared_ptr<ModelDescription> d, describe_gguf(std::shared_ptr<const GgufFile>(std::move(g))));
+  LLMKIT_ASSIGN_OR_RETURN(std::shared_ptr<ModelDescription> d,
+                          describe_gguf(std::shared_ptr<const GgufFile>(std::move(g))));
   return std::shared_ptr<const ModelDescription>(std::move(d));
 }
 

@@ -46,15 +46,15 @@ enum class SourceFormat { kGguf, kSafetensors };
 enum class QkRowOrder { kGgufInterleaved, kHfRotateHalf };
 
 struct TensorRef {
-  std::string name;               // canonical name
+  std::string name;  // canonical name
   TensorType type = TensorType::F32;
-  std::vector<uint64_t> shape;    // ggml order: shape[0] is the contiguous dimension
+  std::vector<uint64_t> shape;  // ggml order: shape[0] is the contiguous dimension
   uint64_t n_elements = 0;
   uint64_t n_bytes = 0;
   const uint8_t* data = nullptr;  // view into a mapping owned by the ModelDescription
   // provenance
   std::string source_file;
-  std::string source_name;        // name in the file (HF name for safetensors)
+  std::string source_name;  // name in the file (HF name for safetensors)
   uint64_t file_offset = 0;
 };
 
@@ -62,16 +62,16 @@ struct TensorRef {
 // their defaults; `raw` keeps every scalar hyperparameter the file had, typed as text, so fields we
 // do not use yet are not dropped.
 struct HyperParams {
-  std::string architecture;       // "llama", "qwen2", "qwen3", "gemma3", "gemma2", "phi3", "mistral"...
+  std::string architecture;  // "llama", "qwen2", "qwen3", "gemma3", "gemma2", "phi3", "mistral"...
   uint32_t n_vocab = 0;
   uint32_t n_embd = 0;
   uint32_t n_layer = 0;
   uint32_t n_head = 0;
   uint32_t n_head_kv = 0;
-  uint32_t head_dim = 0;          // n_embd / n_head unless the file says otherwise (Gemma 3)
+  uint32_t head_dim = 0;  // n_embd / n_head unless the file says otherwise (Gemma 3)
   uint32_t n_ff = 0;
   uint32_t n_ctx_train = 0;
-  float norm_eps = 1e-5f;         // RMSNorm epsilon
+  float norm_eps = 1e-5f;  // RMSNorm epsilon
   float rope_theta = 10000.0f;
   float rope_theta_local = 0.0f;  // Gemma 3 sliding-window layers (0: same as rope_theta)
   std::string rope_scaling_type;  // "", "linear", "llama3", "yarn"
@@ -80,14 +80,15 @@ struct HyperParams {
   float rope_high_freq_factor = 4.0f;  // llama3
   uint32_t rope_original_ctx = 0;      // llama3 / yarn
   uint32_t sliding_window = 0;         // Gemma 2/3, Mistral (0: none)
-  uint32_t sliding_window_pattern = 0; // Gemma 3: every Nth layer is global (6 → 5 local + 1 global)
+  uint32_t sliding_window_pattern =
+      0;  // Gemma 3: every Nth layer is global (6 → 5 local + 1 global)
   float query_pre_attn_scalar = 0.0f;  // Gemma: attention scale 1/sqrt(this) (0: head_dim)
   float final_logit_softcap = 0.0f;    // Gemma 2
   float attn_logit_softcap = 0.0f;     // Gemma 2
   bool tie_embeddings = false;
-  bool attn_qkv_bias = false;          // Qwen2
-  bool qk_norm = false;                // Qwen3, Gemma 3
-  std::string hidden_act = "silu";     // "silu" or "gelu_pytorch_tanh"
+  bool attn_qkv_bias = false;       // Qwen2
+  bool qk_norm = false;             // Qwen3, Gemma 3
+  std::string hidden_act = "silu";  // "silu" or "gelu_pytorch_tanh"
   uint32_t bos_token_id = UINT32_MAX, eos_token_id = UINT32_MAX;
   std::map<std::string, std::string> raw;
 };
@@ -108,12 +109,12 @@ struct ModelDescription {
   std::string name;
   std::string license;
   std::optional<std::string> chat_template;
-  std::string file_type;           // e.g. "Q4_K - Medium" or the dominant dtype
+  std::string file_type;  // e.g. "Q4_K - Medium" or the dominant dtype
 
   // Tokenizer sources: the GGUF itself, or files of an HF folder (empty when absent).
   std::shared_ptr<const GgufFile> gguf;  // GGUF only: metadata + vocab, keeps the mapping alive
-  std::string tokenizer_json;      // HF: path to tokenizer.json
-  std::string tokenizer_model;     // HF: path to tokenizer.model
+  std::string tokenizer_json;            // HF: path to tokenizer.json
+  std::string tokenizer_model;           // HF: path to tokenizer.model
   std::string tokenizer_config_json;
   std::string generation_config_json;
   std::string config_json;
@@ -125,6 +126,11 @@ struct ModelDescription {
     return it == tensor_index.end() ? nullptr : &tensors[it->second];
   }
   uint64_t parameter_count() const noexcept;
+
+  // Drops this process's resident pages of T's bytes (MADV_DONTNEED on the mapping; a no-op for
+  // files read into memory). T.data stays valid: a later read faults the pages back in from the
+  // page cache. Loaders call it once a tensor has been repacked, so a model is not resident twice.
+  void release_tensor_pages(const TensorRef& t) const noexcept;
 };
 
 struct LoadOptions {
@@ -133,11 +139,12 @@ struct LoadOptions {
 
 // PATH is a GGUF file (first split of a split model) or an HF folder with config.json and
 // *.safetensors (sharded via model.safetensors.index.json or a single model.safetensors).
-Result<std::shared_ptr<const ModelDescription>> load_model_description(const std::string& path,
-                                                                        const LoadOptions& opts = {});
+Result<std::shared_ptr<const ModelDescription>> load_model_description(
+    const std::string& path, const LoadOptions& opts = {});
 
 // Loader internals, exposed for tests and fuzzing.
 Result<std::shared_ptr<ModelDescription>> describe_gguf(std::shared_ptr<const GgufFile> gguf);
-Result<std::shared_ptr<ModelDescription>> describe_hf_folder(const std::string& dir, const LoadOptions& opts);
+Result<std::shared_ptr<ModelDescription>> describe_hf_folder(const std::string& dir,
+                                                             const LoadOptions& opts);
 
 }  // namespace llmkit::io

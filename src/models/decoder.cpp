@@ -132,7 +132,12 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
     }
     auto lin = ops::PackedLinear::create(t->type, data, K, N, backend);
     if (!lin) return Status(lin.status().code(), where + "tensor '" + name + "': " + lin.status().message());
-    if (permute && backend == ops::Backend::kFast) d->owned_.pop_back();  // kFast copied it
+    if (backend == ops::Backend::kFast) {
+      if (permute) d->owned_.pop_back();  // kFast copied it
+      // The packed copy is all the fast kernels read: give the mapped original back (the token
+      // embedding rows a tied output shares are faulted in again on lookup).
+      desc->release_tensor_pages(*t);
+    }
     return std::move(lin).value();
   };
   auto vec = [&](const std::string& name, int64_t n, float offset, bool permute, std::vector<float>& out) -> Status {
