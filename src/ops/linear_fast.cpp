@@ -742,6 +742,45 @@ void QuantLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool)
       threads_for(M, N, K), /*grain=*/2);
 }
 
+inline uint32_t load_u32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline void store_u32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
+
+// Word-at-a-time packing of one row for the most common legacy types (the model-load hot spot);
+// produces exactly what the generic decode_block path below writes. False: use the generic path.
+bool pack_row_fast(TensorType type, const uint8_t* row, int64_t K, const QuantLinear& L,
+                   uint8_t* base, int64_t t, int64_t r) {
+  const bool q80 = type == TensorType::Q8_0, q40 = type == TensorType::Q4_0,
+             q41 = type == TensorType::Q4_1;
+  if (!q80 && !q40 && !q41) return false;
+  const int64_t bsz = q80 ? 34 : q40 ? 18 : 20;
+  for (int64_t g = 0; g < K / 32; ++g) {
+    const uint8_t* b = row + g * bsz;
+    uint8_t* w = base + (t * L.n_groups + g) * L.group_stride;
+    float* sc = reinterpret_cast<float*>(w + L.wbytes_group);
+    sc[r] = h2f(b);
+    if (q80) {
+      // codes = int8 + 128, four per 32-bit lane: chunk c holds k = 4c..4c+3.
+      for (int c = 0; c < 8; ++c) store_u32(w + c * 64 + r * 4, load_u32(b + 2 + 4 * c) ^ 0x80808080u);
+      continue;
+    }
+    if (q41) sc[kTile + r] = h2f(b + 2);
+    const uint8_t* qs = b + (q41 ? 4 : 2);
+    // Element j < 16 is the low nibble of qs[j], j >= 16 the high nibble of qs[j - 16]. Chunk c
+    // byte bb: low nibble = element 8c+bb, high nibble = element 8c+4+bb.
+    const uint32_t A = load_u32(qs), B = load_u32(qs + 4), C = load_u32(qs + 8),
+                   D = load_u32(qs + 12), lo = 0x0F0F0F0Fu, hi = 0xF0F0F0F0u;
+    store_u32(w + 0 * 64 + r * 4, (A & lo) | ((B & lo) << 4));
+    store_u32(w + 1 * 64 + r * 4, (C & lo) | ((D & lo) << 4));
+    store_u32(w + 2 * 64 + r * 4, ((A >> 4) & lo) | (B & hi));
+    store_u32(w + 3 * 64 + r * 4, ((C >> 4) & lo) | (D & hi));
+  }
+  return true;
+}
+
 std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uint8_t* data,
                                                       int64_t K, int64_t N) {
   QuantSpec sp;
@@ -771,6 +810,7 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uin
     for (int64_t n = t0 * kTile; n < n1; ++n) {
       const int64_t t = n / kTile, r = n % kTile;
       const uint8_t* row = data + uint64_t(n) * rb;
+      if (pack_row_fast(type, row, K, Lr, base, t, r)) continue;
       for (int64_t blk = 0; blk < K / bs; ++blk) {
         decode_block(type, row + blk * tr->type_size, codes.data(), s.data(), o.data());
         for (int gi = 0; gi < gpb; ++gi) {
