@@ -149,6 +149,14 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
     return Status::ok();
   };
 
+  // The output projection first: it is the largest matrix (often the token embedding itself), and
+  // packing it while little else is resident keeps the load's peak RSS near the final one (each
+  // packed tensor's mapped pages are released right after packing).
+  if (desc->find("output.weight")) {
+    LLMKIT_ASSIGN_OR_RETURN(d->output_, linear("output.weight", E, hp.n_vocab, false));
+  } else {
+    LLMKIT_ASSIGN_OR_RETURN(d->output_, linear("token_embd.weight", E, hp.n_vocab, false));
+  }
   d->layers_.resize(hp.n_layer);
   for (uint32_t il = 0; il < hp.n_layer; ++il) {
     if (progress && !progress(static_cast<float>(il) / static_cast<float>(hp.n_layer + 1)))
@@ -187,11 +195,6 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
       L.sliding = true;
   }
   LLMKIT_RETURN_IF_ERROR(vec("output_norm.weight", E, norm_offset, false, d->output_norm_));
-  if (desc->find("output.weight")) {
-    LLMKIT_ASSIGN_OR_RETURN(d->output_, linear("output.weight", E, hp.n_vocab, false));
-  } else {
-    LLMKIT_ASSIGN_OR_RETURN(d->output_, linear("token_embd.weight", E, hp.n_vocab, false));
-  }
 
   if (progress && !progress(1.0f)) return Status(StatusCode::kCancelled, where + "load cancelled by the progress callback");
   d->inv_freq_global_ = inverse_frequencies(hp.head_dim, hp.rope_theta, hp, true);

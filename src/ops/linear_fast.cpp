@@ -1,8 +1,10 @@
 // Fast linear kernels: weights repacked once into 16-row interleaved tiles, int8 dot products
 // (AVX-512 VNNI vpdpbusd) against activations quantized per block the way llama.cpp does.
 //
-// Packed layout (one PackedLinear): N is padded to a multiple of 16 ("tile"). For tile t and
-// weight group g (G = 32 or 16 consecutive k), at offset (t * n_groups + g) * group_stride:
+// Packed layout (one PackedLinear): N is padded to a multiple of 16 ("tile"). Tile t occupies
+// tile_stride bytes at t * tile_stride: first the codes of every weight group g (G = 32 or 16
+// consecutive k; wbytes_group bytes each, a multiple of 64), then the scales of every group
+// (sgroup bytes each, 64-byte aligned region):
 //   weights:  8-bit storage: G/4 chunks of 64 bytes; chunk c, 32-bit lane r (= row 16t+r) holds
 //             the unsigned codes of k = 4c..4c+3.
 //             nibble storage: G/8 chunks of 64 bytes; chunk c, lane r: low nibbles hold
@@ -10,8 +12,10 @@
 //             (Q5_*: 1 plane, Q6_K: 2 planes, MXFP4: 1 plane), bit planes: for each chunk c, half
 //             h (0 = low nibbles, 1 = high) and plane p a 64-bit mask at index (2c + h)·P + p whose
 //             bit (4r + b) is bit 4+p of that code — expanded in the kernel with a masked add.
-//   scales:   16 floats s[r]
-//   offsets:  16 floats o[r] (affine types only)
+//   scales:   16 values s[r], then (affine types only) 16 offsets o[r]; stored as f16 where
+//             the file's scales are f16 (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL: exact, and the
+//             packed weights are no larger than the file), else as f32 (K-quants: s = d·sc is
+//             not an f16 value; MXFP4: 2^e exceeds f16's range)
 // so that  w[r][k] = s[r] * (code - zp)   (symmetric types; zp is a per-type integer)
 //      or  w[r][k] = s[r] * code + o[r]   (affine types: Q4_1, Q5_1, Q2_K, Q4_K, Q5_K)
 // reproduces dequantize_row() exactly (repacking is lossless).
@@ -407,12 +411,34 @@ void decode_block(TensorType t, const uint8_t* b, uint8_t* codes, float* s, floa
 struct QuantLinear final : PackedLinear::Impl {
   QuantSpec spec{};
   int64_t n_tiles = 0, n_groups = 0;
-  int64_t wbytes_group = 0, group_stride = 0;
+  int64_t wbytes_group = 0;  // code (+ bit plane) bytes per group
+  int64_t sgroup = 0;        // scale (+ offset) bytes per group: 16 or 32 values
+  bool s16 = false;          // scales stored as f16 (else f32)
+  int64_t scales_off = 0;    // from the tile start to its scale region
+  int64_t tile_stride = 0;
   std::vector<uint8_t, std::allocator<uint8_t>> packed;  // 64-byte aligned view at base()
   size_t align_off = 0;
   const char* kname = "";
 
   const uint8_t* base() const { return packed.data() + align_off; }
+  const uint8_t* codes(int64_t t, int64_t g) const {
+    return base() + t * tile_stride + g * wbytes_group;
+  }
+  const uint8_t* scales(int64_t t, int64_t g) const {
+    return base() + t * tile_stride + scales_off + g * sgroup;
+  }
+  // Scale (j = 0) or offset (j = 1) of row r of group (t, g), as f32.
+  float scale_at(int64_t t, int64_t g, int j, int r) const {
+    const uint8_t* p = scales(t, g);
+    if (s16) {
+      uint16_t h;
+      std::memcpy(&h, p + 2 * (j * kTile + r), 2);
+      return f16_to_f32(h);
+    }
+    float f;
+    std::memcpy(&f, p + 4 * (j * kTile + r), 4);
+    return f;
+  }
 
   void forward(const float* x, int64_t M, float* y, ThreadPool& pool) const override;
   const char* name() const noexcept override { return kname; }
@@ -498,10 +524,12 @@ void tile_portable(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, i
   alignas(64) uint8_t codes[32][kTile];
   float acc[4][kTile] = {};
   for (int64_t g = 0; g < L.n_groups; ++g) {
-    const uint8_t* w = L.base() + (t * L.n_groups + g) * L.group_stride;
-    unpack_group(sp, w, codes);
-    const float* sc = reinterpret_cast<const float*>(w + L.wbytes_group);
-    const float* of = sc + kTile;
+    unpack_group(sp, L.codes(t, g), codes);
+    float sc[kTile], of[kTile];
+    for (int r = 0; r < kTile; ++r) {
+      sc[r] = L.scale_at(t, g, 0, r);
+      of[r] = sp.affine ? L.scale_at(t, g, 1, r) : 0.f;
+    }
     for (int i = 0; i < mb; ++i) {
       const int64_t m = m0 + i;
       const int8_t* ag = a.q.data() + m * a.K + g * G;
@@ -546,16 +574,17 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
     corr[i] = a.corr.data() + (m0 + i) * a.n_groups;
     sa[i] = a.sa.data() + (m0 + i) * a.n_groups;
   }
-  const int64_t tstride = L.n_groups * L.group_stride;
-  const uint8_t* w = L.base() + t * tstride;
+  const int64_t tstride = L.tile_stride;
+  const uint8_t* w = L.codes(t, 0);
+  const uint8_t* ws = L.scales(t, 0);
+  const bool s16 = L.s16;
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   constexpr int kNibBytes = G / 2 * kTile;
-  constexpr int kWBytes = NIB ? kNibBytes + 2 * G * PL : G * kTile;
   const __m512i c16 = _mm512_set1_epi8(16), c32 = _mm512_set1_epi8(32);
   __m512i lutv = _mm512_setzero_si512();
   if constexpr (LUT)  // 16-entry table in every 128-bit lane for vpshufb
     lutv = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(L.spec.lut)));
-  for (int64_t g = 0; g < L.n_groups; ++g, w += L.group_stride) {
+  for (int64_t g = 0; g < L.n_groups; ++g, w += L.wbytes_group, ws += L.sgroup) {
     __m512i acc[NT][MB];
 #pragma GCC unroll 8
     for (int j = 0; j < NT; ++j)
@@ -616,7 +645,10 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
     }
 #pragma GCC unroll 8
     for (int j = 0; j < NT; ++j) {
-      const __m512 sc = _mm512_load_ps(reinterpret_cast<const float*>(w + j * tstride + kWBytes));
+      const uint8_t* sj = ws + j * tstride;
+      const __m512 sc =
+          s16 ? _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(sj)))
+              : _mm512_load_ps(reinterpret_cast<const float*>(sj));
 #pragma GCC unroll 8
       for (int i = 0; i < MB; ++i) {
         __m512i I = acc[j][i];
@@ -625,7 +657,8 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
                                      _mm512_mul_ps(sc, _mm512_set1_ps(da[i][g])), accf[j][i]);
         if constexpr (AFF) {
           const __m512 of =
-              _mm512_load_ps(reinterpret_cast<const float*>(w + j * tstride + kWBytes + 64));
+              s16 ? _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(sj + 32)))
+                  : _mm512_load_ps(reinterpret_cast<const float*>(sj + 64));
           accf[j][i] = _mm512_fmadd_ps(of, _mm512_set1_ps(sa[i][g]), accf[j][i]);
         }
       }
@@ -694,7 +727,10 @@ void QuantLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool)
     w.base = base();
     w.n_tiles = n_tiles;
     w.n_groups = n_groups;
-    w.group_stride = group_stride;
+    w.tile_stride = tile_stride;
+    w.scales_off = scales_off;
+    w.sgroup = sgroup;
+    w.s16 = s16;
     w.wbytes_group = wbytes_group;
     w.G = spec.G;
     w.nib = spec.nib;
@@ -759,15 +795,16 @@ bool pack_row_fast(TensorType type, const uint8_t* row, int64_t K, const QuantLi
   const int64_t bsz = q80 ? 34 : q40 ? 18 : 20;
   for (int64_t g = 0; g < K / 32; ++g) {
     const uint8_t* b = row + g * bsz;
-    uint8_t* w = base + (t * L.n_groups + g) * L.group_stride;
-    float* sc = reinterpret_cast<float*>(w + L.wbytes_group);
-    sc[r] = h2f(b);
+    uint8_t* w = base + t * L.tile_stride + g * L.wbytes_group;
+    uint8_t* sc = base + t * L.tile_stride + L.scales_off + g * L.sgroup;  // f16 scales
+    std::memcpy(sc + 2 * r, b, 2);
     if (q80) {
       // codes = int8 + 128, four per 32-bit lane: chunk c holds k = 4c..4c+3.
-      for (int c = 0; c < 8; ++c) store_u32(w + c * 64 + r * 4, load_u32(b + 2 + 4 * c) ^ 0x80808080u);
+      for (int c = 0; c < 8; ++c)
+        store_u32(w + c * 64 + r * 4, load_u32(b + 2 + 4 * c) ^ 0x80808080u);
       continue;
     }
-    if (q41) sc[kTile + r] = h2f(b + 2);
+    if (q41) std::memcpy(sc + 2 * (kTile + r), b + 2, 2);
     const uint8_t* qs = b + (q41 ? 4 : 2);
     // Element j < 16 is the low nibble of qs[j], j >= 16 the high nibble of qs[j - 16]. Chunk c
     // byte bb: low nibble = element 8c+bb, high nibble = element 8c+4+bb.
@@ -791,8 +828,12 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uin
   L->n_tiles = (N + kTile - 1) / kTile;
   L->n_groups = K / sp.G;
   L->wbytes_group = sp.nib ? sp.G / 2 * kTile + 2 * sp.G * sp.planes : sp.G * kTile;
-  L->group_stride = L->wbytes_group + 64 + (sp.affine ? 64 : 0);
-  const size_t total = size_t(L->n_tiles * L->n_groups * L->group_stride);
+  L->s16 = type == TensorType::Q4_0 || type == TensorType::Q4_1 || type == TensorType::Q5_0 ||
+           type == TensorType::Q5_1 || type == TensorType::Q8_0 || type == TensorType::IQ4_NL;
+  L->sgroup = int64_t(kTile) * (L->s16 ? 2 : 4) * (sp.affine ? 2 : 1);
+  L->scales_off = L->n_groups * L->wbytes_group;
+  L->tile_stride = L->scales_off + (L->n_groups * L->sgroup + 63) / 64 * 64;
+  const size_t total = size_t(L->n_tiles * L->tile_stride);
   L->packed.assign(total + 64, 0);
   L->align_off = (64 - reinterpret_cast<uintptr_t>(L->packed.data()) % 64) % 64;
   uint8_t* base = L->packed.data() + L->align_off;
@@ -815,7 +856,7 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uin
         decode_block(type, row + blk * tr->type_size, codes.data(), s.data(), o.data());
         for (int gi = 0; gi < gpb; ++gi) {
           const int64_t g = blk * gpb + gi;
-          uint8_t* w = base + (t * Lr.n_groups + g) * Lr.group_stride;
+          uint8_t* w = base + t * Lr.tile_stride + g * Lr.wbytes_group;
           const uint8_t* cg = codes.data() + gi * sp.G;
           if (nib) {
             uint8_t* planes = w + G / 2 * kTile;
@@ -835,9 +876,15 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uin
           } else {
             for (int k = 0; k < sp.G; ++k) w[(k / 4) * 64 + r * 4 + (k % 4)] = cg[k];
           }
-          float* sc = reinterpret_cast<float*>(w + Lr.wbytes_group);
-          sc[r] = s[size_t(gi)];
-          if (sp.affine) sc[kTile + r] = o[size_t(gi)];
+          uint8_t* sc = base + t * Lr.tile_stride + Lr.scales_off + g * Lr.sgroup;
+          if (Lr.s16) {  // exact: these types' scales come from f16 fields
+            const uint16_t hs = f32_to_f16(s[size_t(gi)]), ho = f32_to_f16(o[size_t(gi)]);
+            std::memcpy(sc + 2 * r, &hs, 2);
+            if (sp.affine) std::memcpy(sc + 2 * (kTile + r), &ho, 2);
+          } else {
+            std::memcpy(sc + 4 * r, &s[size_t(gi)], 4);
+            if (sp.affine) std::memcpy(sc + 4 * (kTile + r), &o[size_t(gi)], 4);
+          }
         }
       }
     }
