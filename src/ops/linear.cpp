@@ -1,6 +1,7 @@
 #include "ops/linear.hpp"
 
 #include <algorithm>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -67,7 +68,13 @@ Result<PackedLinear> PackedLinear::create(io::TensorType type, const uint8_t* da
                                                 std::to_string(n_in) + " is too large");
   PackedLinear out;
   if (backend == Backend::kFast) {
-    out.impl_ = make_fast_linear(type, data, n_in, n_out);
+    try {
+      out.impl_ = make_fast_linear(type, data, n_in, n_out);
+    } catch (const std::bad_alloc&) {
+      return Status(StatusCode::kOutOfMemory, "linear: no memory for the packed " +
+                                                  std::to_string(n_out) + " x " +
+                                                  std::to_string(n_in) + " weights");
+    }
     if (out.impl_) {
       out.impl_->type = type;
       out.impl_->K = n_in;

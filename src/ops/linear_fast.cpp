@@ -35,6 +35,7 @@
 #include "ops/dequant.hpp"
 #include "ops/linear_amx.hpp"
 #include "ops/linear_impl.hpp"
+#include "ops/weight_buffer.hpp"
 #include "ops/simd.hpp"
 
 #if defined(__x86_64__)
@@ -416,11 +417,10 @@ struct QuantLinear final : PackedLinear::Impl {
   bool s16 = false;          // scales stored as f16 (else f32)
   int64_t scales_off = 0;    // from the tile start to its scale region
   int64_t tile_stride = 0;
-  std::vector<uint8_t, std::allocator<uint8_t>> packed;  // 64-byte aligned view at base()
-  size_t align_off = 0;
+  WeightBuffer packed;  // 64-byte aligned, huge pages when large
   const char* kname = "";
 
-  const uint8_t* base() const { return packed.data() + align_off; }
+  const uint8_t* base() const { return packed.data(); }
   const uint8_t* codes(int64_t t, int64_t g) const {
     return base() + t * tile_stride + g * wbytes_group;
   }
@@ -834,9 +834,8 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uin
   L->scales_off = L->n_groups * L->wbytes_group;
   L->tile_stride = L->scales_off + (L->n_groups * L->sgroup + 63) / 64 * 64;
   const size_t total = size_t(L->n_tiles * L->tile_stride);
-  L->packed.assign(total + 64, 0);
-  L->align_off = (64 - reinterpret_cast<uintptr_t>(L->packed.data()) % 64) % 64;
-  uint8_t* base = L->packed.data() + L->align_off;
+  L->packed = WeightBuffer(total);
+  uint8_t* base = L->packed.data();
   const uint64_t rb = row_bytes(type, K);
   const int bs = int(tr->block_size);
   const int gpb = bs / sp.G;  // groups per block

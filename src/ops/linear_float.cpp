@@ -14,6 +14,7 @@
 
 #include "ops/basic.hpp"
 #include "ops/linear_impl.hpp"
+#include "ops/weight_buffer.hpp"
 #include "ops/simd.hpp"
 
 #if defined(__x86_64__)
@@ -72,11 +73,10 @@ __attribute__((target("avx512f,avx512bw"))) void to_bf16_512(const float* x, uin
 
 struct FloatLinear final : PackedLinear::Impl {
   int64_t n_tiles = 0;
-  std::vector<uint8_t> packed;
-  size_t align_off = 0;
+  WeightBuffer packed;  // 64-byte aligned, huge pages when large
   int64_t tile_bytes = 0;
   const char* kname = "";
-  const uint8_t* base() const { return packed.data() + align_off; }
+  const uint8_t* base() const { return packed.data(); }
   void forward(const float* x, int64_t M, float* y, ThreadPool& pool) const override;
   const char* name() const noexcept override { return kname; }
 };
@@ -284,9 +284,8 @@ std::unique_ptr<PackedLinear::Impl> make_float_linear(TensorType type, const uin
   const int es = type == TensorType::F32 ? 4 : 2;
   L->tile_bytes = K * kTile * es;
   const size_t total = size_t(L->n_tiles * L->tile_bytes);
-  L->packed.assign(total + 64, 0);
-  L->align_off = (64 - reinterpret_cast<uintptr_t>(L->packed.data()) % 64) % 64;
-  uint8_t* base = L->packed.data() + L->align_off;
+  L->packed = WeightBuffer(total);
+  uint8_t* base = L->packed.data();
   for (int64_t n = 0; n < N; ++n) {
     const int64_t t = n / kTile, r = n % kTile;
     const uint8_t* row = data + uint64_t(n) * uint64_t(K) * es;
