@@ -140,17 +140,12 @@ struct Scratch {
 // acc[i] += float(C[i]) * (s * da[i][g]) (+ o * sa[i][g]): tile_vnni()'s float operations.
 template <bool AFF>
 AMX_FN __attribute__((always_inline)) inline void rescale16(__m512* acc, const int32_t (*c)[kTile],
-                                                            const uint8_t* scales, bool s16,
-                                                            const float* da, const float* sa,
-                                                            int64_t ng, int64_t g) {
+                                                            const PackedTiles& w,
+                                                            const uint8_t* tile, const float* da,
+                                                            const float* sa, int64_t ng,
+                                                            int64_t g) {
   __m512 s, o = _mm512_setzero_ps();
-  if (s16) {
-    s = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(scales)));
-    if (AFF) o = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(scales + 32)));
-  } else {
-    s = _mm512_load_ps(reinterpret_cast<const float*>(scales));
-    if (AFF) o = _mm512_load_ps(reinterpret_cast<const float*>(scales) + kTile);
-  }
+  load_scales_512(w.sl, tile, g, s, o);
 #pragma GCC unroll 16
   for (int i = 0; i < kTile; ++i) {
     acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c[i])),
@@ -174,7 +169,7 @@ AMX_FN void block(const PackedTiles& w, const QuantActs& a, const int8_t* bt, in
   const int8_t* aq = a.q + m0 * a.K;
   const float* da = a.da + m0 * ng;
   const float* sa = a.sa + m0 * ng;
-  const uint8_t* wt = w.base + t * w.tile_stride + w.scales_off;  // scales of group 0
+  const uint8_t* wt = w.base + t * w.tile_stride;  // the tile: codes, then scales
   // Software pipeline over groups: in step g the tile unit computes group g (C4/C5 alternate),
   // the finished product of group g-1 is stored, and AVX-512 rescales group g-2, so neither the
   // tile op's latency nor the store-to-load trip stalls the loop.
@@ -198,8 +193,7 @@ AMX_FN void block(const PackedTiles& w, const QuantActs& a, const int8_t* bt, in
       else
         _tile_stored(4, cbuf[(g - 1) % 3], 64);
     }
-    if (g >= 2)
-      rescale16<AFF>(acc, cbuf[(g - 2) % 3], wt + (g - 2) * w.sgroup, w.s16, da, sa, ng, g - 2);
+    if (g >= 2) rescale16<AFF>(acc, cbuf[(g - 2) % 3], w, wt, da, sa, ng, g - 2);
   }
   const int64_t n0 = t * kTile;
   const __mmask16 mask = n0 + kTile <= N ? __mmask16(0xFFFF) : __mmask16((1u << (N - n0)) - 1);

@@ -13,6 +13,8 @@
 
 #include <cstdint>
 
+#include "ops/packed_scales.hpp"
+
 namespace llmkit::ops::amx {
 
 // Batches below this many rows run on the VNNI kernels (tile setup does not pay off).
@@ -22,10 +24,8 @@ constexpr int64_t kAmxMinRows = 8;
 struct PackedTiles {
   const uint8_t* base = nullptr;
   int64_t n_tiles = 0, n_groups = 0;
-  int64_t tile_stride = 0;   // bytes per tile: every group's codes, then every group's scales
-  int64_t scales_off = 0;    // from a tile's start to its scales
-  int64_t sgroup = 0;        // scale (+ offset) bytes per group
-  bool s16 = false;          // scales stored as f16 (else f32)
+  int64_t tile_stride = 0;   // bytes per tile: every group's codes, then the scales
+  ScaleLayout sl;            // how the scales are stored (ops/packed_scales.hpp)
   int64_t wbytes_group = 0;  // bytes of codes (and bit planes) per (tile, group)
   int G = 32;                // k per group: 32 or 16
   bool nib = true;           // nibble storage (else one byte per code)

@@ -35,8 +35,9 @@
 #include "ops/dequant.hpp"
 #include "ops/linear_amx.hpp"
 #include "ops/linear_impl.hpp"
-#include "ops/weight_buffer.hpp"
+#include "ops/packed_scales.hpp"
 #include "ops/simd.hpp"
+#include "ops/weight_buffer.hpp"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -407,38 +408,70 @@ void decode_block(TensorType t, const uint8_t* b, uint8_t* codes, float* s, floa
   }
 }
 
+// The integer sub-scales (SC), sub-mins (M) and superblock scales D, ND = -dmin of one K-quant
+// block, such that decode_block's s[g] == D·SC[g] and o[g] == ND·M[g] exactly (see
+// ops/packed_scales.hpp).
+void kquant_block_ints(TensorType t, const uint8_t* b, int8_t* sc, uint8_t* m, float* d,
+                       float* nd) {
+  switch (t) {
+    case TensorType::Q2_K:
+      *d = h2f(b + 80);
+      *nd = -h2f(b + 82);
+      for (int g = 0; g < 16; ++g) {
+        sc[g] = int8_t(b[g] & 0xF);
+        m[g] = uint8_t(b[g] >> 4);
+      }
+      return;
+    case TensorType::Q3_K:
+      *d = h2f(b + 108);
+      *nd = 0.f;
+      for (int i = 0; i < 16; ++i) {
+        const int lo = (b[96 + i % 8] >> (4 * (i / 8))) & 0xF;
+        const int hi = (b[96 + 8 + i % 4] >> (2 * (i / 4))) & 3;
+        sc[i] = int8_t((lo | (hi << 4)) - 32);
+        m[i] = 0;
+      }
+      return;
+    case TensorType::Q4_K:
+    case TensorType::Q5_K:
+      *d = h2f(b);
+      *nd = -h2f(b + 2);
+      for (int j = 0; j < 8; ++j) {
+        uint8_t s6, m6;
+        k4_scale_min(b + 4, j, &s6, &m6);
+        sc[j] = int8_t(s6);
+        m[j] = m6;
+      }
+      return;
+    case TensorType::Q6_K:
+      *d = h2f(b + 208);
+      *nd = 0.f;
+      for (int g = 0; g < 16; ++g) {
+        sc[g] = int8_t(b[192 + g]);
+        m[g] = 0;
+      }
+      return;
+    default:
+      return;
+  }
+}
+
 // ---- kernels --------------------------------------------------------------------------------
 
 struct QuantLinear final : PackedLinear::Impl {
   QuantSpec spec{};
   int64_t n_tiles = 0, n_groups = 0;
   int64_t wbytes_group = 0;  // code (+ bit plane) bytes per group
-  int64_t sgroup = 0;        // scale (+ offset) bytes per group: 16 or 32 values
-  bool s16 = false;          // scales stored as f16 (else f32)
-  int64_t scales_off = 0;    // from the tile start to its scale region
+  ScaleLayout sl;            // where and how the scales are stored (ops/packed_scales.hpp)
   int64_t tile_stride = 0;
   WeightBuffer packed;  // 64-byte aligned, huge pages when large
   const char* kname = "";
 
   const uint8_t* base() const { return packed.data(); }
-  const uint8_t* codes(int64_t t, int64_t g) const {
-    return base() + t * tile_stride + g * wbytes_group;
-  }
-  const uint8_t* scales(int64_t t, int64_t g) const {
-    return base() + t * tile_stride + scales_off + g * sgroup;
-  }
+  const uint8_t* tile(int64_t t) const { return base() + t * tile_stride; }
+  const uint8_t* codes(int64_t t, int64_t g) const { return tile(t) + g * wbytes_group; }
   // Scale (j = 0) or offset (j = 1) of row r of group (t, g), as f32.
-  float scale_at(int64_t t, int64_t g, int j, int r) const {
-    const uint8_t* p = scales(t, g);
-    if (s16) {
-      uint16_t h;
-      std::memcpy(&h, p + 2 * (j * kTile + r), 2);
-      return f16_to_f32(h);
-    }
-    float f;
-    std::memcpy(&f, p + 4 * (j * kTile + r), 4);
-    return f;
-  }
+  float scale_at(int64_t t, int64_t g, int j, int r) const { return sl.value(tile(t), g, j, r); }
 
   void forward(const float* x, int64_t M, float* y, ThreadPool& pool) const override;
   const char* name() const noexcept override { return kname; }
@@ -576,15 +609,14 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
   }
   const int64_t tstride = L.tile_stride;
   const uint8_t* w = L.codes(t, 0);
-  const uint8_t* ws = L.scales(t, 0);
-  const bool s16 = L.s16;
+  const uint8_t* tile0 = L.tile(t);
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   constexpr int kNibBytes = G / 2 * kTile;
   const __m512i c16 = _mm512_set1_epi8(16), c32 = _mm512_set1_epi8(32);
   __m512i lutv = _mm512_setzero_si512();
   if constexpr (LUT)  // 16-entry table in every 128-bit lane for vpshufb
     lutv = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(L.spec.lut)));
-  for (int64_t g = 0; g < L.n_groups; ++g, w += L.wbytes_group, ws += L.sgroup) {
+  for (int64_t g = 0; g < L.n_groups; ++g, w += L.wbytes_group) {
     __m512i acc[NT][MB];
 #pragma GCC unroll 8
     for (int j = 0; j < NT; ++j)
@@ -645,10 +677,8 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
     }
 #pragma GCC unroll 8
     for (int j = 0; j < NT; ++j) {
-      const uint8_t* sj = ws + j * tstride;
-      const __m512 sc =
-          s16 ? _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(sj)))
-              : _mm512_load_ps(reinterpret_cast<const float*>(sj));
+      __m512 sc, of = _mm512_setzero_ps();
+      load_scales_512(L.sl, tile0 + j * tstride, g, sc, of);
 #pragma GCC unroll 8
       for (int i = 0; i < MB; ++i) {
         __m512i I = acc[j][i];
@@ -656,9 +686,6 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
         accf[j][i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(I),
                                      _mm512_mul_ps(sc, _mm512_set1_ps(da[i][g])), accf[j][i]);
         if constexpr (AFF) {
-          const __m512 of =
-              s16 ? _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(sj + 32)))
-                  : _mm512_load_ps(reinterpret_cast<const float*>(sj + 64));
           accf[j][i] = _mm512_fmadd_ps(of, _mm512_set1_ps(sa[i][g]), accf[j][i]);
         }
       }
@@ -728,9 +755,7 @@ void QuantLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool)
     w.n_tiles = n_tiles;
     w.n_groups = n_groups;
     w.tile_stride = tile_stride;
-    w.scales_off = scales_off;
-    w.sgroup = sgroup;
-    w.s16 = s16;
+    w.sl = sl;
     w.wbytes_group = wbytes_group;
     w.G = spec.G;
     w.nib = spec.nib;
@@ -796,7 +821,7 @@ bool pack_row_fast(TensorType type, const uint8_t* row, int64_t K, const QuantLi
   for (int64_t g = 0; g < K / 32; ++g) {
     const uint8_t* b = row + g * bsz;
     uint8_t* w = base + t * L.tile_stride + g * L.wbytes_group;
-    uint8_t* sc = base + t * L.tile_stride + L.scales_off + g * L.sgroup;  // f16 scales
+    uint8_t* sc = base + t * L.tile_stride + L.sl.scales_off + g * L.sl.sgroup;  // f16 scales
     std::memcpy(sc + 2 * r, b, 2);
     if (q80) {
       // codes = int8 + 128, four per 32-bit lane: chunk c holds k = 4c..4c+3.
@@ -828,11 +853,22 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uin
   L->n_tiles = (N + kTile - 1) / kTile;
   L->n_groups = K / sp.G;
   L->wbytes_group = sp.nib ? sp.G / 2 * kTile + 2 * sp.G * sp.planes : sp.G * kTile;
-  L->s16 = type == TensorType::Q4_0 || type == TensorType::Q4_1 || type == TensorType::Q5_0 ||
-           type == TensorType::Q5_1 || type == TensorType::Q8_0 || type == TensorType::IQ4_NL;
-  L->sgroup = int64_t(kTile) * (L->s16 ? 2 : 4) * (sp.affine ? 2 : 1);
-  L->scales_off = L->n_groups * L->wbytes_group;
-  L->tile_stride = L->scales_off + (L->n_groups * L->sgroup + 63) / 64 * 64;
+  ScaleLayout& sl = L->sl;
+  const bool kq = type == TensorType::Q2_K || type == TensorType::Q3_K ||
+                  type == TensorType::Q4_K || type == TensorType::Q5_K || type == TensorType::Q6_K;
+  sl.mode = kq ? ScaleMode::kKQuant : type == TensorType::MXFP4 ? ScaleMode::kF32 : ScaleMode::kF16;
+  sl.affine = sp.affine;
+  sl.sgroup = int64_t(kTile) *
+              (sl.mode == ScaleMode::kF32   ? 4
+               : sl.mode == ScaleMode::kF16 ? 2
+                                            : 1) *
+              (sp.affine ? 2 : 1);
+  sl.scales_off = L->n_groups * L->wbytes_group;
+  sl.gpb = 256 / sp.G;
+  sl.dgroup = kq ? int64_t(kTile) * 4 * (sp.affine ? 2 : 1) : 0;  // a multiple of 64
+  sl.dscales_off = sl.scales_off + (L->n_groups * sl.sgroup + 63) / 64 * 64;
+  const int64_t n_super = kq ? L->n_groups / sl.gpb : 0;
+  L->tile_stride = sl.dscales_off + n_super * sl.dgroup;
   const size_t total = size_t(L->n_tiles * L->tile_stride);
   L->packed = WeightBuffer(total);
   uint8_t* base = L->packed.data();
@@ -853,6 +889,11 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uin
       if (pack_row_fast(type, row, K, Lr, base, t, r)) continue;
       for (int64_t blk = 0; blk < K / bs; ++blk) {
         decode_block(type, row + blk * tr->type_size, codes.data(), s.data(), o.data());
+        int8_t ksc[16] = {};
+        uint8_t km[16] = {};
+        float kd = 0.f, knd = 0.f;
+        if (Lr.sl.mode == ScaleMode::kKQuant)
+          kquant_block_ints(type, row + blk * tr->type_size, ksc, km, &kd, &knd);
         for (int gi = 0; gi < gpb; ++gi) {
           const int64_t g = blk * gpb + gi;
           uint8_t* w = base + t * Lr.tile_stride + g * Lr.wbytes_group;
@@ -875,8 +916,17 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uin
           } else {
             for (int k = 0; k < sp.G; ++k) w[(k / 4) * 64 + r * 4 + (k % 4)] = cg[k];
           }
-          uint8_t* sc = base + t * Lr.tile_stride + Lr.scales_off + g * Lr.sgroup;
-          if (Lr.s16) {  // exact: these types' scales come from f16 fields
+          uint8_t* sc = base + t * Lr.tile_stride + Lr.sl.scales_off + g * Lr.sl.sgroup;
+          if (Lr.sl.mode == ScaleMode::kKQuant) {
+            if (gi == 0) {  // the superblock's d and -dmin, once per block
+              uint8_t* dp = base + t * Lr.tile_stride + Lr.sl.dscales_off + blk * Lr.sl.dgroup;
+              std::memcpy(dp + 4 * r, &kd, 4);
+              if (sp.affine) std::memcpy(dp + 4 * (kTile + r), &knd, 4);
+            }
+            sc[r] = uint8_t(ksc[gi]);
+            if (sp.affine) sc[kTile + r] = km[gi];
+          } else if (Lr.sl.mode ==
+                     ScaleMode::kF16) {  // exact: these types' scales come from f16 fields
             const uint16_t hs = f32_to_f16(s[size_t(gi)]), ho = f32_to_f16(o[size_t(gi)]);
             std::memcpy(sc + 2 * r, &hs, 2);
             if (sp.affine) std::memcpy(sc + 2 * (kTile + r), &ho, 2);
