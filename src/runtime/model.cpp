@@ -1,6 +1,8 @@
 // Model::load: description -> architecture config -> decoder (weights packed once) + tokenizer.
 #include <chrono>
 #include <exception>
+#include <future>
+#include <system_error>
 
 #include "llmkit/model.hpp"
 #include "runtime/chat_format.hpp"
@@ -14,16 +16,22 @@ Model::~Model() = default;
 
 const ModelInfo& Model::info() const noexcept { return impl_->info; }
 const Tokenizer* Model::tokenizer() const noexcept { return impl_->tokenizer.get(); }
-const std::optional<std::string>& Model::chat_template() const noexcept { return impl_->chat_template; }
+const std::optional<std::string>& Model::chat_template() const noexcept {
+  return impl_->chat_template;
+}
 
 Result<ChatFormat> Model::chat_format() const {
-  LLMKIT_ASSIGN_OR_RETURN(runtime::ChatSpec spec, runtime::detect_chat_format(impl_->chat_template, impl_->info.architecture));
+  LLMKIT_ASSIGN_OR_RETURN(
+      runtime::ChatSpec spec,
+      runtime::detect_chat_format(impl_->chat_template, impl_->info.architecture));
   return spec.format;
 }
 
 Result<std::string> Model::apply_chat_template(const std::vector<ChatMessage>& messages,
                                                bool add_generation_prompt) const {
-  LLMKIT_ASSIGN_OR_RETURN(runtime::ChatSpec spec, runtime::detect_chat_format(impl_->chat_template, impl_->info.architecture));
+  LLMKIT_ASSIGN_OR_RETURN(
+      runtime::ChatSpec spec,
+      runtime::detect_chat_format(impl_->chat_template, impl_->info.architecture));
   return runtime::render_chat(spec, messages, add_generation_prompt);
 }
 
@@ -39,10 +47,25 @@ Result<std::shared_ptr<const Model>> load_impl(const std::string& path, const Mo
   auto arch = models::find_architecture(d.hparams.architecture);
   if (!arch) return Status(arch.status().code(), path + ": " + arch.status().message());
   impl->arch = *arch;
-  const ops::Backend be = options.backend == Backend::kReference ? ops::Backend::kReference : ops::Backend::kFast;
-  if (options.progress && !options.progress(0.0f)) return Status(StatusCode::kCancelled, path + ": load cancelled");
-  LLMKIT_ASSIGN_OR_RETURN(impl->decoder, models::Decoder::build(impl->desc, impl->arch, be, options.progress));
-  LLMKIT_ASSIGN_OR_RETURN(impl->tokenizer, runtime::load_tokenizer(d));
+  const ops::Backend be =
+      options.backend == Backend::kReference ? ops::Backend::kReference : ops::Backend::kFast;
+  if (options.progress && !options.progress(0.0f))
+    return Status(StatusCode::kCancelled, path + ": load cancelled");
+  // The tokenizer reads only the file's metadata (Tokenizer::load parses it on its own), so it is
+  // built on a second thread while the weights are packed: the packer leaves a core idle between
+  // large matrices, and a 128k-262k vocabulary takes 0.1-0.25 s to build.
+  std::future<Result<std::shared_ptr<const Tokenizer>>> tok_future;
+  try {
+    tok_future = std::async(std::launch::async, [&d] { return runtime::load_tokenizer(d); });
+  } catch (const std::system_error&) {
+    // no thread available: load it below, after the weights
+  }
+  auto decoder = models::Decoder::build(impl->desc, impl->arch, be, options.progress);
+  auto tokenizer = tok_future.valid() ? tok_future.get() : runtime::load_tokenizer(d);
+  if (!decoder) return decoder.status();
+  if (!tokenizer) return tokenizer.status();
+  impl->decoder = std::move(decoder).value();
+  impl->tokenizer = std::move(tokenizer).value();
   impl->chat_template = d.chat_template;
 
   ModelInfo& info = impl->info;
@@ -62,16 +85,20 @@ Result<std::shared_ptr<const Model>> load_impl(const std::string& path, const Mo
   info.n_ctx_train = hp.n_ctx_train;
   info.n_params = d.parameter_count();
   info.weight_bytes_per_token = impl->decoder->weight_bytes_per_token();
-  if (d.hparams.bos_token_id < hp.n_vocab) info.bos_token = static_cast<int32_t>(d.hparams.bos_token_id);
-  if (d.hparams.eos_token_id < hp.n_vocab) info.eos_token = static_cast<int32_t>(d.hparams.eos_token_id);
+  if (d.hparams.bos_token_id < hp.n_vocab)
+    info.bos_token = static_cast<int32_t>(d.hparams.bos_token_id);
+  if (d.hparams.eos_token_id < hp.n_vocab)
+    info.eos_token = static_cast<int32_t>(d.hparams.eos_token_id);
   info.backend = options.backend;
-  info.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  info.load_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return std::shared_ptr<const Model>();  // filled by the caller (private constructor)
 }
 
 }  // namespace
 
-Result<std::shared_ptr<const Model>> Model::load(const std::string& path, const ModelOptions& options) {
+Result<std::shared_ptr<const Model>> Model::load(const std::string& path,
+                                                 const ModelOptions& options) {
   try {
     auto impl = std::make_unique<Impl>();
     auto r = load_impl(path, options, impl);
