@@ -521,3 +521,74 @@ TEST_SUITE("bigmodel") {
   }
 
 }  // TEST_SUITE
+
+namespace {
+
+// A tiny BERT-style (WordPiece) GGUF vocabulary: [PAD] 0, [UNK] 1, [CLS] 2, [SEP] 3, then PIECES.
+test::Bytes wpm_gguf(const std::vector<std::string>& pieces, bool dup = false) {
+  std::vector<std::string> tokens = {"[PAD]", "[UNK]", "[CLS]", "[SEP]"};
+  std::vector<int32_t> types = {3, 3, 3, 3};
+  for (const auto& p : pieces) {
+    tokens.push_back(p);
+    types.push_back(1);
+  }
+  if (dup) {
+    tokens.push_back(pieces.front());
+    types.push_back(1);
+  }
+  test::GgufBuilder b;
+  b.kv_str("general.architecture", "bert");
+  b.kv_str("tokenizer.ggml.model", "bert");
+  b.kv_arr_str("tokenizer.ggml.tokens", tokens);
+  b.kv_arr_i32("tokenizer.ggml.token_type", types);
+  b.kv_u32("tokenizer.ggml.unknown_token_id", 1);
+  b.kv_u32("tokenizer.ggml.cls_token_id", 2);
+  b.kv_u32("tokenizer.ggml.seperator_token_id", 3);
+  b.kv_u32("tokenizer.ggml.padding_token_id", 0);
+  return b.build();
+}
+
+}  // namespace
+
+TEST_SUITE("tokenizer_wpm") {
+  TEST_CASE("WordPiece: lowercase, accents, punctuation and CJK split, longest pieces, [UNK]") {
+    // ids: 4 ▁hello, 5 ▁hell, 6 o, 7 ▁world, 8 ▁!, 9 ▁cafe, 10 ▁中, 11 ▁文, 12 ▁a, 13 b
+    auto t = from_bytes(wpm_gguf({"\xE2\x96\x81hello", "\xE2\x96\x81hell", "o", "\xE2\x96\x81world",
+                                  "\xE2\x96\x81!", "\xE2\x96\x81" "cafe", "\xE2\x96\x81\xE4\xB8\xAD",
+                                  "\xE2\x96\x81\xE6\x96\x87", "\xE2\x96\x81" "a", "b"}));
+    REQUIRE_MESSAGE(t.is_ok(), t.status().to_string());
+    const Tokenizer& tok = **t;
+    auto enc = [&](std::string_view s, bool special = false) {
+      EncodeOptions o;
+      o.add_special = special;
+      auto r = tok.encode(s, o);
+      REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+      return *r;
+    };
+    CHECK(enc("Hello World!") == std::vector<int32_t>{4, 7, 8});
+    CHECK(enc("hello") == std::vector<int32_t>{4});             // longest piece, not ▁hell + o
+    CHECK(enc("Caf\xC3\xA9") == std::vector<int32_t>{9});         // é -> e + U+0301, mark dropped
+    CHECK(enc("\xE4\xB8\xAD\xE6\x96\x87") == std::vector<int32_t>{10, 11});  // each ideograph a word
+    CHECK(enc("abb") == std::vector<int32_t>{12, 13, 13});      // continuation pieces have no ▁
+    CHECK(enc("abc") == std::vector<int32_t>{1});                // an unmatched position: [UNK]
+    CHECK(enc(" \t\n").empty());
+    CHECK(enc("hello", true) == std::vector<int32_t>{2, 4, 3});  // [CLS] ... [SEP]
+    const std::vector<int32_t> ids = {4, 7, 8};
+    auto d = tok.decode(ids);
+    REQUIRE(d.is_ok());
+    CHECK(*d == "hello world !");  // pieces joined as stored; no clean-up before punctuation
+  }
+
+  TEST_CASE("WordPiece: malformed vocabularies are clear errors") {
+    auto dup = from_bytes(wpm_gguf({"\xE2\x96\x81" "a", "b"}, /*dup=*/true));
+    REQUIRE_FALSE(dup.is_ok());
+    CHECK(dup.status().code() == StatusCode::kCorruptFile);
+    CHECK(dup.status().message().find("duplicates token") != std::string::npos);
+    test::GgufBuilder b;
+    b.kv_str("tokenizer.ggml.model", "bert");
+    auto none = from_bytes(b.build());
+    REQUIRE_FALSE(none.is_ok());
+    CHECK(none.status().code() == StatusCode::kCorruptFile);
+    CHECK(none.status().message().find("tokenizer.ggml.tokens") != std::string::npos);
+  }
+}

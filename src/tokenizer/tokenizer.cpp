@@ -14,6 +14,7 @@
 #include "tokenizer/tokenizer_impl.hpp"
 #include "tokenizer/tokenizer_json.hpp"
 #include "tokenizer/utf8_sanitize.hpp"
+#include "tokenizer/wpm.hpp"
 
 namespace llmkit {
 namespace fs = std::filesystem;
@@ -118,13 +119,16 @@ Result<std::shared_ptr<const Tokenizer>> tokenizer_from_gguf(const io::GgufFile&
     std::string warning;
     LLMKIT_ASSIGN_OR_RETURN(model, make_bpe_from_gguf(gguf, &warning));
     if (!warning.empty()) warnings.push_back(warning);
+  } else if (*type == "bert") {
+    LLMKIT_ASSIGN_OR_RETURN(model, make_wpm_from_gguf(gguf));
   } else if (*type == "none" || *type == "no_vocab") {
     return Status(StatusCode::kNotFound, file + ": the file carries no vocabulary");
   } else {
     return Status(
         StatusCode::kUnsupported,
         file + ": tokenizer.ggml.model '" + *type +
-            "' is not supported (supported: 'llama' SentencePiece, 'gpt2' byte-level BPE)");
+            "' is not supported (supported: 'llama' SentencePiece, 'gpt2' byte-level BPE, 'bert' "
+            "WordPiece)");
   }
   return TokenizerFactory::wrap(std::move(model), file, {}, std::move(warnings));
 }
