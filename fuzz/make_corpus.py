@@ -13,6 +13,7 @@ Needs the `gguf` and `numpy` Python packages (see tools/requirements.txt).
 """
 import json
 import os
+import shutil
 import struct
 import sys
 
@@ -182,6 +183,9 @@ def main():
     v2 = bytearray(open(f"{d}/split-kv.gguf", "rb").read())
     v2[4:8] = struct.pack("<I", 2)
     open(f"{d}/version2.gguf", "wb").write(v2)
+
+    # fuzz_spm takes any GGUF vocabulary through the facade: the WordPiece one too.
+    shutil.copy(f"{d}/vocab-bert-bge-mini.gguf", f"{OUT}/fuzz_spm/vocab-bert-bge-mini.gguf")
 
     d = out_dir("fuzz_safetensors")
     shrink_safetensors(f"{FIX}/safetensors/stories260K-hf-derived/model.safetensors", f"{d}/stories260K-hf-mini.safetensors")
