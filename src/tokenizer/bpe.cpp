@@ -82,8 +82,7 @@ bool BpeModel::MergeTable::insert(uint64_t key, uint32_t rank, uint32_t id, bool
   }
 }
 
-bool BpeModel::MergeTable::find(uint32_t left, uint32_t right, uint32_t* rank,
-                                uint32_t* id) const {
+bool BpeModel::MergeTable::find(uint32_t left, uint32_t right, uint32_t* rank, uint32_t* id) const {
   const uint64_t k = ((uint64_t(left) << 32) | right) + 1;
   for (uint64_t i = mix64(k) & mask;; i = (i + 1) & mask) {
     if (keys[i] == k) {
@@ -136,10 +135,9 @@ Result<std::unique_ptr<BpeModel>> BpeModel::create(BpeConfig c) {
   const std::string& name = c.name;
   if (c.tokens.empty()) return Status(StatusCode::kCorruptFile, name + ": empty vocabulary");
   if (c.tokens.size() > kMaxVocab)
-    return Status(StatusCode::kCorruptFile, name + ": vocabulary of " +
-                                                std::to_string(c.tokens.size()) +
-                                                " tokens exceeds the limit of " +
-                                                std::to_string(kMaxVocab));
+    return Status(StatusCode::kCorruptFile,
+                  name + ": vocabulary of " + std::to_string(c.tokens.size()) +
+                      " tokens exceeds the limit of " + std::to_string(kMaxVocab));
   if (c.attrs.size() != c.tokens.size())
     return Status(StatusCode::kInternal, name + ": token attribute count mismatch");
   if (c.merges.size() > kMaxMerges)
@@ -154,8 +152,8 @@ Result<std::unique_ptr<BpeModel>> BpeModel::create(BpeConfig c) {
   m->fuse_unk_ = c.fuse_unk;
   m->unk_id_ = c.unk_id;
   if (c.unk_id >= int64_t(c.tokens.size()))
-    return Status(StatusCode::kCorruptFile, name + ": unk id " + std::to_string(c.unk_id) +
-                                                " is outside the vocabulary");
+    return Status(StatusCode::kCorruptFile,
+                  name + ": unk id " + std::to_string(c.unk_id) + " is outside the vocabulary");
   m->normalizers_ = std::move(c.normalizers);
   m->pre_ = std::move(c.pre);
   m->strips_leading_space_ = c.strips_leading_space;
@@ -242,10 +240,10 @@ Result<std::unique_ptr<BpeModel>> BpeModel::create(BpeConfig c) {
                                                                : nullptr;
     if (missing) {
       if (c.strict_merges)
-        return Status(StatusCode::kCorruptFile,
-                      name + ": merges[" + std::to_string(r) + "] (" + quote_piece(a) + " " +
-                          quote_piece(b) + "): piece " + quote_piece(*missing) +
-                          " is not in the vocabulary");
+        return Status(StatusCode::kCorruptFile, name + ": merges[" + std::to_string(r) + "] (" +
+                                                    quote_piece(a) + " " + quote_piece(b) +
+                                                    "): piece " + quote_piece(*missing) +
+                                                    " is not in the vocabulary");
       ++m->skipped_merges_;
       continue;
     }
@@ -344,13 +342,14 @@ void BpeModel::merge_symbols(std::vector<int32_t>& ids) const {
     int32_t id, prev, next;
   };
   std::vector<Sym> syms(n);
-  for (size_t i = 0; i < n; ++i) syms[i] = {ids[i], int32_t(i) - 1, i + 1 < n ? int32_t(i + 1) : -1};
+  for (size_t i = 0; i < n; ++i)
+    syms[i] = {ids[i], int32_t(i) - 1, i + 1 < n ? int32_t(i + 1) : -1};
   std::priority_queue<uint64_t, std::vector<uint64_t>, std::greater<uint64_t>> heap;
   auto push = [&](int32_t left) {
     if (left < 0 || syms[size_t(left)].next < 0) return;
     uint32_t r, id;
-    if (merges_.find(uint32_t(syms[size_t(left)].id), uint32_t(syms[size_t(syms[size_t(left)].next)].id),
-                     &r, &id))
+    if (merges_.find(uint32_t(syms[size_t(left)].id),
+                     uint32_t(syms[size_t(syms[size_t(left)].next)].id), &r, &id))
       heap.push((uint64_t(r) << 32) | uint32_t(left));
   };
   for (size_t i = 0; i + 1 < n; ++i) push(int32_t(i));
@@ -450,8 +449,8 @@ Status BpeModel::normalize(std::string_view text, std::string& out, bool* change
         size_t s = 0, e = cur.size();
         auto is_ws = [](int32_t cp) {
           return (cp >= 9 && cp <= 13) || cp == 32 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-                 (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
-                 cp == 0x202F || cp == 0x205F || cp == 0x3000;
+                 (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+                 cp == 0x205F || cp == 0x3000;
         };
         const auto* p = reinterpret_cast<const unsigned char*>(cur.data());
         if (n.strip_left) {
@@ -539,11 +538,17 @@ int32_t BpeModel::find_token(std::string_view piece) const {
 void fill_end_of_generation(const std::vector<std::string>& tokens,
                             const std::vector<TokenAttr>& attrs, SpecialIds& special) {
   // Pieces llama.cpp also treats as end-of-turn / end-of-generation markers.
-  static const char* const kEot[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-                                     "<|endoftext|>", "<EOT>", "_<EOT>",
-                                     "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
-  static const char* const kEog[] = {"<|eom_id|>", "<|return|>", "<|call|>", "<|end_of_text|>",
-                                     "</s>", "<|end_of_turn|>"};
+  static const char* const kEot[] = {"<|eot_id|>",
+                                     "<|im_end|>",
+                                     "<|end|>",
+                                     "<end_of_turn>",
+                                     "<|endoftext|>",
+                                     "<EOT>",
+                                     "_<EOT>",
+                                     "<\xEF\xBD\x9C"
+                                     "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
+  static const char* const kEog[] = {"<|eom_id|>",      "<|return|>", "<|call|>",
+                                     "<|end_of_text|>", "</s>",       "<|end_of_turn|>"};
   auto lookup = [&](std::string_view piece) -> int32_t {
     for (size_t i = 0; i < tokens.size(); ++i)
       if ((attrs[i] == TokenAttr::kControl || attrs[i] == TokenAttr::kUserDefined) &&
@@ -573,15 +578,47 @@ void fill_end_of_generation(const std::vector<std::string>& tokens,
 
 // ---- GGUF --------------------------------------------------------------------------------------
 
+Result<std::vector<TokenAttr>> gguf_token_attrs(const io::GgufFile& g, size_t n,
+                                                const std::string& file) {
+  std::vector<TokenAttr> attrs(n, TokenAttr::kNormal);
+  if (const io::GgufValue* tt = g.find("tokenizer.ggml.token_type")) {
+    if (!tt->is_array() || tt->arr_int.size() != n)
+      return Status(StatusCode::kCorruptFile,
+                    file +
+                        ": tokenizer.ggml.token_type must be an integer array with one entry per "
+                        "token (" +
+                        std::to_string(n) + ")");
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t v = tt->arr_int[i];
+      attrs[i] = (v >= 0 && v <= 6) ? TokenAttr(v) : TokenAttr::kUndefined;
+    }
+  }
+  return attrs;
+}
+
+std::vector<AddedToken> gguf_added_tokens(const std::vector<std::string>& tokens,
+                                          const std::vector<TokenAttr>& attrs) {
+  std::vector<AddedToken> added;
+  for (size_t i = 0; i < tokens.size() && i < attrs.size(); ++i) {
+    if (attrs[i] != TokenAttr::kControl && attrs[i] != TokenAttr::kUserDefined) continue;
+    if (tokens[i].empty()) continue;
+    AddedToken a;
+    a.id = int32_t(i);
+    a.content = tokens[i];
+    a.special = attrs[i] == TokenAttr::kControl;
+    added.push_back(std::move(a));
+  }
+  return added;
+}
+
 Result<std::unique_ptr<TokenizerModel>> make_bpe_from_gguf(const io::GgufFile& g,
                                                            std::string* warning) {
   const std::string& file = g.path().empty() ? std::string("<gguf>") : g.path();
   auto model = g.get_string("tokenizer.ggml.model");
-  if (!model)
-    return Status(StatusCode::kNotFound, file + ": tokenizer.ggml.model is missing");
+  if (!model) return Status(StatusCode::kNotFound, file + ": tokenizer.ggml.model is missing");
   if (*model != "gpt2")
-    return Status(StatusCode::kUnsupported,
-                  file + ": tokenizer.ggml.model is '" + *model + "', not a byte-level BPE ('gpt2')");
+    return Status(StatusCode::kUnsupported, file + ": tokenizer.ggml.model is '" + *model +
+                                                "', not a byte-level BPE ('gpt2')");
   const io::GgufValue* tok = g.find("tokenizer.ggml.tokens");
   if (!tok || !tok->is_array() || tok->elem_type != io::GgufType::STRING)
     return Status(StatusCode::kCorruptFile,
@@ -593,17 +630,7 @@ Result<std::unique_ptr<TokenizerModel>> make_bpe_from_gguf(const io::GgufFile& g
   BpeConfig c;
   c.name = file;
   c.tokens = tok->arr_str;
-  c.attrs.assign(c.tokens.size(), TokenAttr::kNormal);
-  if (const io::GgufValue* tt = g.find("tokenizer.ggml.token_type")) {
-    if (!tt->is_array() || tt->arr_int.size() != c.tokens.size())
-      return Status(StatusCode::kCorruptFile,
-                    file + ": tokenizer.ggml.token_type must be an integer array with one entry per "
-                           "token (" + std::to_string(c.tokens.size()) + ")");
-    for (size_t i = 0; i < c.tokens.size(); ++i) {
-      int64_t v = tt->arr_int[i];
-      c.attrs[i] = (v >= 0 && v <= 6) ? TokenAttr(v) : TokenAttr::kUndefined;
-    }
-  }
+  LLMKIT_ASSIGN_OR_RETURN(c.attrs, gguf_token_attrs(g, c.tokens.size(), file));
   c.merges.reserve(mer->arr_str.size());
   for (size_t i = 0; i < mer->arr_str.size(); ++i) {
     const std::string& s = mer->arr_str[i];
@@ -642,15 +669,7 @@ Result<std::unique_ptr<TokenizerModel>> make_bpe_from_gguf(const io::GgufFile& g
     sp.end_of_generation.push_back(eom);
   fill_end_of_generation(c.tokens, c.attrs, sp);
 
-  for (size_t i = 0; i < c.tokens.size(); ++i) {
-    if (c.attrs[i] != TokenAttr::kControl && c.attrs[i] != TokenAttr::kUserDefined) continue;
-    if (c.tokens[i].empty()) continue;
-    AddedToken a;
-    a.id = int32_t(i);
-    a.content = c.tokens[i];
-    a.special = c.attrs[i] == TokenAttr::kControl;
-    c.added.push_back(std::move(a));
-  }
+  c.added = gguf_added_tokens(c.tokens, c.attrs);
   LLMKIT_ASSIGN_OR_RETURN(auto m, BpeModel::create(std::move(c)));
   return std::unique_ptr<TokenizerModel>(std::move(m));
 }

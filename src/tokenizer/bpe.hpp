@@ -31,22 +31,22 @@ namespace llmkit::tok {
 struct NormalizerStep {
   enum class Kind { kNfc, kPrepend, kReplace, kStrip };
   Kind kind = Kind::kNfc;
-  std::string text;                     // kPrepend: the prefix; kReplace: the replacement
-  std::shared_ptr<const Regex> regex;   // kReplace: the pattern (literals compiled escaped)
+  std::string text;                    // kPrepend: the prefix; kReplace: the replacement
+  std::shared_ptr<const Regex> regex;  // kReplace: the pattern (literals compiled escaped)
   bool strip_left = false, strip_right = false;  // kStrip
 };
 
 struct BpeConfig {
-  std::string name;  // file name, used in messages
-  std::vector<std::string> tokens;   // id -> piece as stored in the vocabulary
-  std::vector<TokenAttr> attrs;      // id -> attribute (same size as tokens)
+  std::string name;                 // file name, used in messages
+  std::vector<std::string> tokens;  // id -> piece as stored in the vocabulary
+  std::vector<TokenAttr> attrs;     // id -> attribute (same size as tokens)
   // Merges in rank order, as (left piece, right piece).
   std::vector<std::pair<std::string, std::string>> merges;
   // GGUF (llama.cpp) silently skips merges naming unknown pieces; tokenizer.json (HF) rejects them.
   bool strict_merges = true;
-  bool byte_level = false;      // pieces are in the GPT-2 byte alphabet
-  bool byte_fallback = false;   // unknown characters -> <0xNN> tokens
-  bool ignore_merges = false;   // a word that is itself a token is emitted as is
+  bool byte_level = false;     // pieces are in the GPT-2 byte alphabet
+  bool byte_fallback = false;  // unknown characters -> <0xNN> tokens
+  bool ignore_merges = false;  // a word that is itself a token is emitted as is
   bool fuse_unk = false;
   int32_t unk_id = -1;
   std::vector<NormalizerStep> normalizers;
@@ -130,6 +130,14 @@ Result<std::unique_ptr<TokenizerModel>> make_bpe_from_gguf(const io::GgufFile& g
 // and from well-known end-of-turn pieces among control / user-defined tokens.
 void fill_end_of_generation(const std::vector<std::string>& tokens,
                             const std::vector<TokenAttr>& attrs, SpecialIds& special);
+
+// GGUF vocabularies (BPE and WordPiece): tokenizer.ggml.token_type as TokenAttr for N tokens
+// (all kNormal when the key is absent; a wrong length or type is a CorruptFile error naming FILE),
+// and the control / user-defined tokens as added tokens (control = special).
+Result<std::vector<TokenAttr>> gguf_token_attrs(const io::GgufFile& g, size_t n,
+                                                const std::string& file);
+std::vector<AddedToken> gguf_added_tokens(const std::vector<std::string>& tokens,
+                                          const std::vector<TokenAttr>& attrs);
 
 // Quotes a piece for an error message: escapes control and non-UTF-8 bytes, truncates.
 std::string quote_piece(std::string_view piece);

@@ -206,19 +206,7 @@ Result<std::unique_ptr<TokenizerModel>> make_wpm_from_gguf(const io::GgufFile& g
     return Status(StatusCode::kCorruptFile,
                   file + ": tokenizer.ggml.tokens is missing, empty or not an array of strings");
   std::vector<std::string> tokens = tok->arr_str;
-  std::vector<TokenAttr> attrs(tokens.size(), TokenAttr::kNormal);
-  if (const io::GgufValue* tt = g.find("tokenizer.ggml.token_type")) {
-    if (!tt->is_array() || tt->arr_int.size() != tokens.size())
-      return Status(StatusCode::kCorruptFile,
-                    file +
-                        ": tokenizer.ggml.token_type must be an integer array with one entry per "
-                        "token (" +
-                        std::to_string(tokens.size()) + ")");
-    for (size_t i = 0; i < tokens.size(); ++i) {
-      const int64_t v = tt->arr_int[i];
-      attrs[i] = (v >= 0 && v <= 6) ? TokenAttr(v) : TokenAttr::kUndefined;
-    }
-  }
+  LLMKIT_ASSIGN_OR_RETURN(std::vector<TokenAttr> attrs, gguf_token_attrs(g, tokens.size(), file));
   std::unordered_map<std::string_view, size_t> seen;
   seen.reserve(tokens.size());
   for (size_t i = 0; i < tokens.size(); ++i) {
@@ -246,16 +234,7 @@ Result<std::unique_ptr<TokenizerModel>> make_wpm_from_gguf(const io::GgufFile& g
   sp.pad = id_key("tokenizer.ggml.padding_token_id", 0);
   sp.add_bos = g.get_bool("tokenizer.ggml.add_bos_token").value_or(true) && sp.bos >= 0;
   sp.add_eos = g.get_bool("tokenizer.ggml.add_eos_token").value_or(true) && sp.eos >= 0;
-  std::vector<AddedToken> added;
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    if (attrs[i] != TokenAttr::kControl && attrs[i] != TokenAttr::kUserDefined) continue;
-    if (tokens[i].empty()) continue;
-    AddedToken a;
-    a.id = int32_t(i);
-    a.content = tokens[i];
-    a.special = attrs[i] == TokenAttr::kControl;
-    added.push_back(std::move(a));
-  }
+  std::vector<AddedToken> added = gguf_added_tokens(tokens, attrs);
   const bool lowercase = g.get_bool("tokenizer.ggml.normalizer.lowercase").value_or(true);
   const bool strip = g.get_bool("tokenizer.ggml.normalizer.strip_accents").value_or(lowercase);
   return std::unique_ptr<TokenizerModel>(
