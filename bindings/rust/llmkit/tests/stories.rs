@@ -9,6 +9,15 @@ fn fixtures() -> PathBuf {
         Err(_) => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../../shared/fixtures"),
     }
 }
+/// The C++ and Python suites skip when ../shared/fixtures is absent (a clone outside the
+/// workspace); so do these, with a message, instead of failing on a missing file.
+fn have_fixtures() -> bool {
+    let ok = fixtures().join("models/stories260K.gguf").exists();
+    if !ok {
+        eprintln!("skipping: fixtures not found at {} (set LLMKIT_FIXTURES)", fixtures().display());
+    }
+    ok
+}
 fn stories() -> String {
     fixtures().join("models/stories260K.gguf").to_string_lossy().into_owned()
 }
@@ -28,6 +37,9 @@ fn opts(n: i32) -> GenerateOptions {
 
 #[test]
 fn metadata() {
+    if !have_fixtures() {
+        return;
+    }
     let m = Model::load(&stories()).unwrap();
     let info = m.info().unwrap();
     assert_eq!((info.n_vocab, info.n_embd, info.n_layer, info.n_head, info.n_head_kv), (512, 64, 5, 8, 4));
@@ -40,6 +52,9 @@ fn metadata() {
 
 #[test]
 fn errors_carry_the_message() {
+    if !have_fixtures() {
+        return;
+    }
     let e = Model::load("/nonexistent/model.gguf").err().unwrap();
     assert!(e.message.contains("/nonexistent/model.gguf"), "{e}");
     let m = Model::load(&stories()).unwrap();
@@ -57,6 +72,9 @@ fn errors_carry_the_message() {
 
 #[test]
 fn greedy_matches_golden_callback_and_stream() {
+    if !have_fixtures() {
+        return;
+    }
     let golden = golden_tokens();
     let expect: Vec<i32> = golden[1..].to_vec();
     let m = Model::load(&stories()).unwrap();
@@ -83,6 +101,9 @@ fn greedy_matches_golden_callback_and_stream() {
 
 #[test]
 fn early_drop_and_cancel_from_another_thread() {
+    if !have_fixtures() {
+        return;
+    }
     let m = Model::load(&stories()).unwrap();
     let mut s = m.session(&SessionOptions::default()).unwrap();
     {
@@ -109,6 +130,9 @@ fn early_drop_and_cancel_from_another_thread() {
 
 #[test]
 fn one_model_four_threads() {
+    if !have_fixtures() {
+        return;
+    }
     let expect: Vec<i32> = golden_tokens()[1..33].to_vec();
     let m = Arc::new(Model::load(&stories()).unwrap());
     let handles: Vec<_> = (0..4)
@@ -127,6 +151,9 @@ fn one_model_four_threads() {
 
 #[test]
 fn logits_and_context() {
+    if !have_fixtures() {
+        return;
+    }
     let m = Model::load(&stories()).unwrap();
     let mut s = m.session(&SessionOptions { kv_type: KvType::F32, ..Default::default() }).unwrap();
     assert!(s.logits().is_err());
@@ -140,6 +167,9 @@ fn logits_and_context() {
 
 #[test]
 fn tokenizer_roundtrip_and_text_prompt() {
+    if !have_fixtures() {
+        return;
+    }
     let golden = golden_tokens();
     let m = Model::load(&stories()).unwrap();
     let tok = m.tokenizer().unwrap();
