@@ -72,3 +72,56 @@ TEST_CASE("HF tiny mistral (untied output) matches transformers") {
   check_family("mistral", llmkit::Backend::kReference);
   check_family("mistral", llmkit::Backend::kFast);
 }
+
+// Sliding-window layers keep a ring of window + n_batch KV rows (runtime/kv_cache.hpp). The tiny
+// Gemma 3 has window 16: with n_batch 8 its local layers hold 24 rows, so 100 tokens wrap each ring
+// four times. Logits must equal a session whose cache holds every row (n_batch 128 = n_ctx), and
+// rewinding with truncate() must give the same logits whether the ring still holds the rows the
+// kept prefix needs (truncate to 95) or not (truncate to 30: the session recomputes the prefix).
+TEST_CASE("HF tiny gemma3: sliding-window KV ring == full cache, across truncate()") {
+  const std::string dir = std::string(LLMKIT_SOURCE_DIR) + "/tests/models/hf-tiny-gemma3";
+  llmkit::ModelOptions mo;
+  mo.backend = llmkit::Backend::kReference;
+  auto model = llmkit::Model::load(dir, mo);
+  REQUIRE_MESSAGE(model.is_ok(), model.status().to_string());
+  const size_t n_vocab = (*model)->info().n_vocab;
+  auto session = [&](uint32_t n_batch) {
+    llmkit::SessionOptions so;
+    so.n_ctx = 128;
+    so.kv_type = llmkit::KvCacheType::kF32;
+    so.n_batch = n_batch;
+    so.n_threads = 2;
+    auto s = llmkit::Session::create(*model, so);
+    REQUIRE_MESSAGE(s.is_ok(), s.status().to_string());
+    return std::move(*s);
+  };
+  std::vector<int32_t> toks(100);
+  for (size_t i = 0; i < toks.size(); ++i) toks[i] = int32_t((i * 37 + 11) % n_vocab);
+
+  auto full = session(128);
+  auto all_full = full->evaluate_all_logits(toks);
+  REQUIRE(all_full.is_ok());
+  auto ring = session(8);
+  auto all_ring = ring->evaluate_all_logits(toks);
+  REQUIRE(all_ring.is_ok());
+  double max_diff = 0;
+  for (size_t i = 0; i < all_full->size(); ++i)
+    max_diff = std::max(max_diff, std::fabs(double((*all_full)[i]) - (*all_ring)[i]));
+  MESSAGE("ring vs full cache: max |logit diff| over 100 positions = " << max_diff);
+  CHECK(max_diff < 1e-4);
+
+  auto last_logits_diff = [&]() {
+    double d = 0;
+    auto l = ring->logits();
+    for (size_t v = 0; v < n_vocab; ++v)
+      d = std::max(d, std::fabs(double(l[v]) - (*all_full)[(toks.size() - 1) * n_vocab + v]));
+    return d;
+  };
+  for (size_t keep : {size_t(95), size_t(30), size_t(0)}) {
+    CAPTURE(keep);
+    REQUIRE(ring->truncate(keep).is_ok());
+    REQUIRE(ring->evaluate(std::span<const int32_t>(toks).subspan(keep)).is_ok());
+    CHECK(ring->tokens() == toks);
+    CHECK(last_logits_diff() < 1e-4);
+  }
+}

@@ -10,10 +10,14 @@ namespace llmkit::io {
 namespace fs = std::filesystem;
 
 void ModelDescription::release_tensor_pages(const TensorRef& t) const noexcept {
-  if (!t.data || t.n_bytes == 0) return;
+  if (t.data && t.n_bytes > 0) release_bytes(t.data, t.n_bytes);
+}
+
+void ModelDescription::release_bytes(const uint8_t* p, uint64_t n) const noexcept {
+  if (!p || n == 0) return;
   auto try_file = [&](const MappedFile* f) {
-    if (!f || t.data < f->data() || t.data >= f->data() + f->size()) return false;
-    f->release_range(uint64_t(t.data - f->data()), t.n_bytes);
+    if (!f || p < f->data() || p >= f->data() + f->size()) return false;
+    f->release_range(uint64_t(p - f->data()), n);
     return true;
   };
   if (gguf)

@@ -131,6 +131,8 @@ struct ModelDescription {
   // files read into memory). T.data stays valid: a later read faults the pages back in from the
   // page cache. Loaders call it once a tensor has been repacked, so a model is not resident twice.
   void release_tensor_pages(const TensorRef& t) const noexcept;
+  // The same for any span inside a mapped file (whole pages inside it only; no-op elsewhere).
+  void release_bytes(const uint8_t* p, uint64_t n) const noexcept;
 };
 
 struct LoadOptions {

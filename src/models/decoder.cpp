@@ -130,7 +130,12 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
       d->owned_.push_back(std::move(copy));
       data = d->owned_.back().data();
     }
-    auto lin = ops::PackedLinear::create(t->type, data, K, N, backend);
+    // Mapped source rows are given back while the rest is still being packed (the load's peak
+    // RSS would otherwise hold the largest matrix twice).
+    ops::PackedLinear::ReleaseFn release;
+    if (backend == ops::Backend::kFast && !permute)
+      release = [&](const uint8_t* p, uint64_t n) { desc->release_bytes(p, n); };
+    auto lin = ops::PackedLinear::create(t->type, data, K, N, backend, release);
     if (!lin) return Status(lin.status().code(), where + "tensor '" + name + "': " + lin.status().message());
     if (backend == ops::Backend::kFast) {
       if (permute) d->owned_.pop_back();  // kFast copied it
@@ -214,6 +219,13 @@ uint64_t Decoder::weight_bytes_per_token() const noexcept {
   return n;
 }
 
+std::vector<uint32_t> Decoder::kv_windows() const {
+  std::vector<uint32_t> w(layers_.size(), 0);
+  for (size_t l = 0; l < layers_.size(); ++l)
+    if (layers_[l].sliding && hp_.sliding_window > 0) w[l] = hp_.sliding_window;
+  return w;
+}
+
 Status Decoder::prepare_scratch(Scratch& s, int32_t max_tokens, uint32_t n_ctx, int n_threads) const {
   const int64_t M = std::max<int32_t>(1, max_tokens);
   const int64_t E = hp_.n_embd, qd = int64_t(hp_.n_head) * hp_.head_dim, kvd = kv_dim(), F = hp_.n_ff;
@@ -259,6 +271,8 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
   if (M > s.capacity) return Status(StatusCode::kInternal, "forward: batch larger than the scratch");
   if (req.pos0 < 0 || static_cast<uint64_t>(req.pos0) + M > cache.n_ctx())
     return Status(StatusCode::kOutOfRange, "forward: positions past the context");
+  if (!cache.window_history_intact(static_cast<uint32_t>(req.pos0)))
+    return Status(StatusCode::kInternal, "forward: sliding-window KV rows were overwritten");
   const int64_t E = hp_.n_embd, H = hp_.n_head, Hkv = hp_.n_head_kv, hd = hp_.head_dim;
   const int64_t qd = H * hd, kvd = Hkv * hd, F = hp_.n_ff;
   const float eps = hp_.norm_eps;
@@ -280,6 +294,7 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
     }, rows >= 8 ? 0 : 1);
   };
 
+  cache.note_written(req.pos0 + M - 1);  // before any row is stored (stores run in parallel)
   for (uint32_t il = 0; il < hp_.n_layer; ++il) {
     if (req.cancel && req.cancel->load(std::memory_order_relaxed))
       return Status(StatusCode::kCancelled, "cancelled");

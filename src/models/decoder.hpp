@@ -65,6 +65,8 @@ class Decoder {
   const ArchConfig& arch() const noexcept { return arch_; }
   ops::Backend backend() const noexcept { return backend_; }
   uint32_t kv_dim() const noexcept { return hp_.n_head_kv * hp_.head_dim; }
+  // Per layer: the sliding attention window, or 0 for full attention (sizes the KV rings).
+  std::vector<uint32_t> kv_windows() const;
   uint64_t weight_bytes_per_token() const noexcept;
 
   Status prepare_scratch(Scratch& s, int32_t max_tokens, uint32_t n_ctx, int n_threads) const;

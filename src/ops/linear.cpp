@@ -50,7 +50,8 @@ bool PackedLinear::supports(io::TensorType type, Backend backend) noexcept {
 }
 
 Result<PackedLinear> PackedLinear::create(io::TensorType type, const uint8_t* data, int64_t n_in,
-                                          int64_t n_out, Backend backend) {
+                                          int64_t n_out, Backend backend,
+                                          const ReleaseFn& release) {
   const auto* tr = io::type_traits(type);
   if (!tr || !can_dequantize(type))
     return Status(StatusCode::kUnsupported,
@@ -69,7 +70,7 @@ Result<PackedLinear> PackedLinear::create(io::TensorType type, const uint8_t* da
   PackedLinear out;
   if (backend == Backend::kFast) {
     try {
-      out.impl_ = make_fast_linear(type, data, n_in, n_out);
+      out.impl_ = make_fast_linear(type, data, n_in, n_out, release);
     } catch (const std::bad_alloc&) {
       return Status(StatusCode::kOutOfMemory, "linear: no memory for the packed " +
                                                   std::to_string(n_out) + " x " +

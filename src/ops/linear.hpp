@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -48,9 +49,14 @@ class PackedLinear {
   // DATA: N rows × row_bytes(type, K) bytes. kReference BORROWS data (it must outlive the object,
   // e.g. the model's mmap); kFast never borrows: it repacks (or, for a type without a fast kernel,
   // copies) what it needs, so data may be released right after create().
+  // RELEASE (kFast, optional): called with spans of DATA whose rows are packed, while packing
+  // proceeds (possibly from several threads at once), so a mapped source can be given back
+  // progressively instead of coexisting whole with its packed copy.
   // Errors: unsupported type, K not a multiple of the block size, non-positive sizes.
+  using ReleaseFn = std::function<void(const uint8_t* begin, uint64_t n_bytes)>;
   static Result<PackedLinear> create(io::TensorType type, const uint8_t* data, int64_t n_in,
-                                     int64_t n_out, Backend backend);
+                                     int64_t n_out, Backend backend,
+                                     const ReleaseFn& release = {});
 
   PackedLinear();
   PackedLinear(PackedLinear&&) noexcept;

@@ -844,7 +844,8 @@ bool pack_row_fast(TensorType type, const uint8_t* row, int64_t K, const QuantLi
 }
 
 std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uint8_t* data,
-                                                      int64_t K, int64_t N) {
+                                                      int64_t K, int64_t N,
+                                                      const PackedLinear::ReleaseFn& release) {
   QuantSpec sp;
   if (!quant_spec(type, &sp)) return nullptr;
   const auto* tr = io::type_traits(type);
@@ -883,7 +884,15 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uin
     std::vector<uint8_t> codes(static_cast<size_t>(bs));
     std::vector<float> s(static_cast<size_t>(gpb)), o(static_cast<size_t>(gpb));
     const int64_t n1 = std::min(N, t1 * kTile);
+    // Source rows are handed back in chunks of ~1 MiB as soon as they are packed.
+    const int64_t release_rows = std::max<int64_t>(1, int64_t((1u << 20) / rb));
+    int64_t released = t0 * kTile;
+    auto release_packed = [&](int64_t upto) {
+      if (release && upto > released) release(data + uint64_t(released) * rb, uint64_t(upto - released) * rb);
+      released = upto;
+    };
     for (int64_t n = t0 * kTile; n < n1; ++n) {
+      if (n - released >= release_rows) release_packed(n);
       const int64_t t = n / kTile, r = n % kTile;
       const uint8_t* row = data + uint64_t(n) * rb;
       if (pack_row_fast(type, row, K, Lr, base, t, r)) continue;
@@ -937,6 +946,7 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uin
         }
       }
     }
+    release_packed(n1);
   };
   // Packing runs once at load; big matrices use a few short-lived threads (not per token).
   const int64_t n_tiles = L->n_tiles;
@@ -975,8 +985,9 @@ bool fast_linear_supports(io::TensorType type) noexcept {
 }
 
 std::unique_ptr<PackedLinear::Impl> make_fast_linear(io::TensorType type, const uint8_t* data,
-                                                     int64_t K, int64_t N) {
-  if (auto q = make_quant_linear(type, data, K, N)) return q;
+                                                     int64_t K, int64_t N,
+                                                     const PackedLinear::ReleaseFn& release) {
+  if (auto q = make_quant_linear(type, data, K, N, release)) return q;
   return make_float_linear(type, data, K, N);
 }
 

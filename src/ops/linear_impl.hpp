@@ -21,7 +21,8 @@ struct PackedLinear::Impl {
 // The fast path for TYPE (nullptr when none applies: the caller falls back to reference).
 // Defined in linear_fast.cpp.
 std::unique_ptr<PackedLinear::Impl> make_fast_linear(io::TensorType type, const uint8_t* data,
-                                                     int64_t K, int64_t N);
+                                                     int64_t K, int64_t N,
+                                                     const PackedLinear::ReleaseFn& release);
 bool fast_linear_supports(io::TensorType type) noexcept;
 
 }  // namespace llmkit::ops

@@ -1,5 +1,6 @@
 #include "runtime/kv_cache.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <string>
@@ -70,12 +71,27 @@ uint16_t f32_to_bf16(float f) noexcept {
   return static_cast<uint16_t>(x >> 16);
 }
 
-Status KvCache::allocate(uint32_t n_layer, uint32_t n_ctx, uint32_t kv_dim, KvType type) {
+Status KvCache::allocate(uint32_t n_layer, uint32_t n_ctx, uint32_t kv_dim, KvType type,
+                         const std::vector<uint32_t>& window, uint32_t max_batch) {
   n_layer_ = n_layer;
   n_ctx_ = n_ctx;
   kv_dim_ = kv_dim;
   type_ = type;
-  const uint64_t n = 2ull * n_layer * n_ctx * kv_dim;
+  written_hi_ = -1;
+  layer_rows_.assign(n_layer, n_ctx);
+  layer_window_.assign(n_layer, 0);
+  layer_base_.assign(n_layer, 0);
+  uint64_t n = 0;
+  for (uint32_t l = 0; l < n_layer; ++l) {
+    const uint32_t w = l < window.size() ? window[l] : 0;
+    // A batch of max_batch queries starting at p0 reads positions p0 - w + 1 .. p0 + max_batch - 1.
+    if (w > 0 && max_batch > 0 && uint64_t(w) + max_batch < n_ctx) {
+      layer_rows_[l] = w + max_batch;
+      layer_window_[l] = w;
+    }
+    layer_base_[l] = n;
+    n += 2ull * layer_rows_[l] * kv_dim;
+  }
   try {
     f32_.clear();
     u16_.clear();
@@ -90,6 +106,18 @@ Status KvCache::allocate(uint32_t n_layer, uint32_t n_ctx, uint32_t kv_dim, KvTy
                                                 " tokens); use a smaller context");
   }
   return Status::ok();
+}
+
+bool KvCache::window_history_intact(uint32_t pos0) const noexcept {
+  for (uint32_t l = 0; l < n_layer_; ++l) {
+    const uint32_t w = layer_window_[l];
+    if (w == 0 || pos0 == 0) continue;
+    const int64_t oldest_needed = std::max<int64_t>(0, int64_t(pos0) - w + 1);
+    // Position q overwrote the row of q - rows(l); the oldest needed row is intact iff no position
+    // at or past oldest_needed + rows(l) has been written.
+    if (written_hi_ >= oldest_needed + layer_rows_[l]) return false;
+  }
+  return true;
 }
 
 void KvCache::store(uint32_t layer, uint32_t pos, const float* k, const float* v) noexcept {
@@ -149,20 +177,32 @@ void f16_rows(const uint16_t* src, float* dst, uint64_t n) {
 
 }  // namespace
 
-const float* KvCache::rows_f32(bool is_v, uint32_t layer, uint32_t p_begin, uint32_t p_end,
-                               float* scratch) const noexcept {
-  const uint64_t off = offset(is_v, layer, p_begin);
-  const uint64_t n = static_cast<uint64_t>(p_end - p_begin) * kv_dim_;
+void KvCache::convert(uint64_t off, uint64_t n, float* dst) const noexcept {
   switch (type_) {
     case KvType::kF32:
-      return &f32_[off];
+      std::memcpy(dst, &f32_[off], n * sizeof(float));
+      break;
     case KvType::kF16:
-      f16_rows(&u16_[off], scratch, n);
-      return scratch;
+      f16_rows(&u16_[off], dst, n);
+      break;
     case KvType::kBF16:
-      for (uint64_t i = 0; i < n; ++i) scratch[i] = bf16_to_f32(u16_[off + i]);
-      return scratch;
+      for (uint64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(u16_[off + i]);
+      break;
   }
+}
+
+const float* KvCache::rows_f32(bool is_v, uint32_t layer, uint32_t p_begin, uint32_t p_end,
+                               float* scratch) const noexcept {
+  const uint32_t r = layer_rows_[layer];
+  const uint32_t row0 = p_begin % r;
+  const uint32_t n_rows = p_end - p_begin;
+  const uint32_t first_part = std::min(n_rows, r - row0);  // rows before the ring wraps
+  const uint64_t off = offset(is_v, layer, p_begin);
+  if (type_ == KvType::kF32 && first_part == n_rows) return &f32_[off];
+  convert(off, uint64_t(first_part) * kv_dim_, scratch);
+  if (first_part < n_rows)
+    convert(offset(is_v, layer, p_begin + first_part), uint64_t(n_rows - first_part) * kv_dim_,
+            scratch + uint64_t(first_part) * kv_dim_);
   return scratch;
 }
 

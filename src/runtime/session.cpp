@@ -56,6 +56,20 @@ struct Session::Impl {
                                                  std::to_string(toks.size()) + " new > n_ctx " + std::to_string(n_ctx) +
                                                  " (truncate() or reset() the session, or create it with a larger n_ctx)");
     if (toks.empty()) return Status::ok();
+    if (tokens.empty()) cache.clear();  // nothing kept: stale rows may be overwritten at will
+    if (!cache.window_history_intact(static_cast<uint32_t>(tokens.size()))) {
+      // A sliding-window layer's ring no longer holds rows the kept prefix needs (the session was
+      // rewound by truncate() or a failed call past the ring's slack): recompute the prefix once.
+      std::vector<int32_t> kept;
+      kept.swap(tokens);
+      has_logits = false;
+      cache.clear();
+      if (Status st = run(kept, nullptr); !st.is_ok()) {
+        tokens.swap(kept);  // still needs the replay; the next call tries again
+        cache.invalidate_windows();
+        return st;
+      }
+    }
     const size_t n_vocab = dec->hparams().n_vocab;
     const int32_t pos0 = static_cast<int32_t>(tokens.size());
     const int32_t B = scratch.capacity;
@@ -105,7 +119,8 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
     runtime::KvType kt = runtime::KvType::kF16;
     if (options.kv_type == KvCacheType::kF32) kt = runtime::KvType::kF32;
     if (options.kv_type == KvCacheType::kBF16) kt = runtime::KvType::kBF16;
-    LLMKIT_RETURN_IF_ERROR(impl->cache.allocate(hp.n_layer, n_ctx, impl->dec->kv_dim(), kt));
+    LLMKIT_RETURN_IF_ERROR(impl->cache.allocate(hp.n_layer, n_ctx, impl->dec->kv_dim(), kt,
+                                                impl->dec->kv_windows(), n_batch));
     impl->pool = std::make_unique<ops::ThreadPool>(options.n_threads);
     LLMKIT_RETURN_IF_ERROR(impl->dec->prepare_scratch(impl->scratch, static_cast<int32_t>(n_batch), n_ctx, impl->pool->n_threads()));
     impl->logits.assign(hp.n_vocab, 0.0f);
@@ -147,6 +162,7 @@ const Timings& Session::last_timings() const noexcept { return impl_->last; }
 
 void Session::reset() {
   impl_->tokens.clear();
+  impl_->cache.clear();
   impl_->has_logits = false;
 }
 
