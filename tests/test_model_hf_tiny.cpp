@@ -1,5 +1,6 @@
-// Tiny random HF checkpoints (tools/gen_hf_tiny_models.py → tests/models/hf-tiny-*) for every decoder
-// family, against transformers' float32 logits for a 64-token prompt (tests/golden/hf-tiny/*.json).
+// Tiny random HF checkpoints (tools/gen_hf_tiny_models.py → tests/models/hf-tiny-*) for every
+// decoder family, against transformers' float32 logits for a 64-token prompt
+// (tests/golden/hf-tiny/*.json).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -14,7 +15,8 @@ namespace {
 
 void check_family(const std::string& family, llmkit::Backend backend) {
   const std::string dir = std::string(LLMKIT_SOURCE_DIR) + "/tests/models/hf-tiny-" + family;
-  const std::string golden = std::string(LLMKIT_SOURCE_DIR) + "/tests/golden/hf-tiny/" + family + ".json";
+  const std::string golden =
+      std::string(LLMKIT_SOURCE_DIR) + "/tests/golden/hf-tiny/" + family + ".json";
   REQUIRE(llmkit::test::exists(dir));
   std::ifstream f(golden);
   auto g = nlohmann::json::parse(f);

@@ -52,8 +52,8 @@ std::vector<float> inverse_frequencies(uint32_t head_dim, float base, const io::
         if (wl > low_wl) {
           inv /= hp.rope_scaling_factor;
         } else if (wl >= high_wl) {
-          const double smooth =
-              (old_ctx / wl - hp.rope_low_freq_factor) / (hp.rope_high_freq_factor - hp.rope_low_freq_factor);
+          const double smooth = (old_ctx / wl - hp.rope_low_freq_factor) /
+                                (hp.rope_high_freq_factor - hp.rope_low_freq_factor);
           inv = (1 - smooth) * inv / hp.rope_scaling_factor + smooth * inv;
         }
       }
@@ -75,13 +75,19 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
   io::HyperParams& hp = d->hp_;
   hp = desc->hparams;
   const std::string where = desc->path + ": ";
-  auto bad = [&](const std::string& what) { return Status(StatusCode::kCorruptFile, where + what); };
+  auto bad = [&](const std::string& what) {
+    return Status(StatusCode::kCorruptFile, where + what);
+  };
   if (hp.n_embd == 0 || hp.n_layer == 0 || hp.n_head == 0 || hp.n_head_kv == 0 || hp.head_dim == 0)
-    return bad("hyperparameters incomplete (n_embd, n_layer, n_head, n_head_kv and head_dim must be > 0)");
+    return bad(
+        "hyperparameters incomplete (n_embd, n_layer, n_head, n_head_kv and head_dim must be > 0)");
   if (hp.n_head % hp.n_head_kv != 0)
-    return bad("n_head " + std::to_string(hp.n_head) + " is not a multiple of n_head_kv " + std::to_string(hp.n_head_kv));
-  if (hp.head_dim % 2 != 0) return bad("head_dim " + std::to_string(hp.head_dim) + " is odd (RoPE needs pairs)");
-  if (hp.n_layer > 4096 || hp.n_head > 4096 || hp.head_dim > 4096) return bad("implausible layer/head counts");
+    return bad("n_head " + std::to_string(hp.n_head) + " is not a multiple of n_head_kv " +
+               std::to_string(hp.n_head_kv));
+  if (hp.head_dim % 2 != 0)
+    return bad("head_dim " + std::to_string(hp.head_dim) + " is odd (RoPE needs pairs)");
+  if (hp.n_layer > 4096 || hp.n_head > 4096 || hp.head_dim > 4096)
+    return bad("implausible layer/head counts");
 
   const io::TensorRef* embd = desc->find("token_embd.weight");
   if (!embd) return bad("tensor 'token_embd.weight' is missing");
@@ -96,17 +102,20 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
       hp.n_ff = static_cast<uint32_t>(g->shape[1]);
   }
 
-  const int64_t E = hp.n_embd, hd = hp.head_dim, qd = int64_t(hp.n_head) * hd, kvd = int64_t(hp.n_head_kv) * hd;
+  const int64_t E = hp.n_embd, hd = hp.head_dim, qd = int64_t(hp.n_head) * hd,
+                kvd = int64_t(hp.n_head_kv) * hd;
   const int64_t F = hp.n_ff;
   const bool rotate_half = desc->qk_order == io::QkRowOrder::kHfRotateHalf ||
                            (desc->format == io::SourceFormat::kGguf && arch.gguf_rope_rotate_half);
   const float norm_offset = desc->norm_weight_offset;
 
-  auto get = [&](const std::string& name, std::vector<uint64_t> shape) -> Result<const io::TensorRef*> {
+  auto get = [&](const std::string& name,
+                 std::vector<uint64_t> shape) -> Result<const io::TensorRef*> {
     const io::TensorRef* t = desc->find(name);
     if (!t) return bad("tensor '" + name + "' is missing");
     if (t->shape != shape)
-      return bad("tensor '" + name + "' has shape " + shape_str(t->shape) + ", expected " + shape_str(shape));
+      return bad("tensor '" + name + "' has shape " + shape_str(t->shape) + ", expected " +
+                 shape_str(shape));
     if (!t->data) return bad("tensor '" + name + "' has no data");
     return t;
   };
@@ -116,15 +125,18 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
     const int64_t i = w % 2, j = w / 2;
     return h * hd + i * half + j;  // old row for new row r
   };
-  auto linear = [&](const std::string& name, int64_t K, int64_t N, bool permute) -> Result<ops::PackedLinear> {
+  auto linear = [&](const std::string& name, int64_t K, int64_t N,
+                    bool permute) -> Result<ops::PackedLinear> {
     LLMKIT_ASSIGN_OR_RETURN(const io::TensorRef* t, get(name, {uint64_t(K), uint64_t(N)}));
     if (!ops::PackedLinear::supports(t->type, backend))
       return Status(StatusCode::kUnsupported, where + "tensor '" + name + "' has type " +
-                                                  io::type_name(uint32_t(t->type)) + ", which this backend cannot multiply");
+                                                  io::type_name(uint32_t(t->type)) +
+                                                  ", which this backend cannot multiply");
     const uint8_t* data = t->data;
     if (permute) {
       const uint64_t rb = ops::row_bytes(t->type, K);
-      if (rb == 0 || rb * N != t->n_bytes) return bad("tensor '" + name + "' has an inconsistent byte size");
+      if (rb == 0 || rb * N != t->n_bytes)
+        return bad("tensor '" + name + "' has an inconsistent byte size");
       std::vector<uint8_t> copy(t->n_bytes);
       for (int64_t r = 0; r < N; ++r) std::memcpy(&copy[r * rb], t->data + perm_index(r) * rb, rb);
       d->owned_.push_back(std::move(copy));
@@ -136,7 +148,9 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
     if (backend == ops::Backend::kFast && !permute)
       release = [&](const uint8_t* p, uint64_t n) { desc->release_bytes(p, n); };
     auto lin = ops::PackedLinear::create(t->type, data, K, N, backend, release);
-    if (!lin) return Status(lin.status().code(), where + "tensor '" + name + "': " + lin.status().message());
+    if (!lin)
+      return Status(lin.status().code(),
+                    where + "tensor '" + name + "': " + lin.status().message());
     if (backend == ops::Backend::kFast) {
       if (permute) d->owned_.pop_back();  // kFast copied it
       // The packed copy is all the fast kernels read: give the mapped original back (the token
@@ -145,7 +159,8 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
     }
     return std::move(lin).value();
   };
-  auto vec = [&](const std::string& name, int64_t n, float offset, bool permute, std::vector<float>& out) -> Status {
+  auto vec = [&](const std::string& name, int64_t n, float offset, bool permute,
+                 std::vector<float>& out) -> Status {
     LLMKIT_ASSIGN_OR_RETURN(const io::TensorRef* t, get(name, {uint64_t(n)}));
     std::vector<float> v(n);
     LLMKIT_RETURN_IF_ERROR(ops::embedding_row(t->type, t->data, 0, n, v.data()));
@@ -178,21 +193,27 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
     LLMKIT_RETURN_IF_ERROR(vec(p + "attn_norm.weight", E, norm_offset, false, L.attn_norm));
     LLMKIT_RETURN_IF_ERROR(vec(p + "ffn_norm.weight", E, norm_offset, false, L.ffn_norm));
     if (desc->find(p + "attn_q.bias")) {
-      if (!arch.allow_qkv_bias) return bad("tensor '" + p + "attn_q.bias' is unexpected for architecture " + arch.name);
+      if (!arch.allow_qkv_bias)
+        return bad("tensor '" + p + "attn_q.bias' is unexpected for architecture " + arch.name);
       LLMKIT_RETURN_IF_ERROR(vec(p + "attn_q.bias", qd, 0.0f, rotate_half, L.bq));
       LLMKIT_RETURN_IF_ERROR(vec(p + "attn_k.bias", kvd, 0.0f, rotate_half, L.bk));
       LLMKIT_RETURN_IF_ERROR(vec(p + "attn_v.bias", kvd, 0.0f, false, L.bv));
     }
     if (desc->find(p + "attn_q_norm.weight")) {
-      if (!arch.allow_qk_norm) return bad("tensor '" + p + "attn_q_norm.weight' is unexpected for architecture " + arch.name);
+      if (!arch.allow_qk_norm)
+        return bad("tensor '" + p + "attn_q_norm.weight' is unexpected for architecture " +
+                   arch.name);
       LLMKIT_RETURN_IF_ERROR(vec(p + "attn_q_norm.weight", hd, norm_offset, rotate_half, L.q_norm));
       LLMKIT_RETURN_IF_ERROR(vec(p + "attn_k_norm.weight", hd, norm_offset, rotate_half, L.k_norm));
     } else if (arch.allow_qk_norm && arch.name != "qwen2") {
-      return bad("tensor '" + p + "attn_q_norm.weight' is missing (architecture " + arch.name + " uses QK norm)");
+      return bad("tensor '" + p + "attn_q_norm.weight' is missing (architecture " + arch.name +
+                 " uses QK norm)");
     }
     if (arch.post_norms) {
-      LLMKIT_RETURN_IF_ERROR(vec(p + "post_attention_norm.weight", E, norm_offset, false, L.post_attn_norm));
-      LLMKIT_RETURN_IF_ERROR(vec(p + "post_ffw_norm.weight", E, norm_offset, false, L.post_ffn_norm));
+      LLMKIT_RETURN_IF_ERROR(
+          vec(p + "post_attention_norm.weight", E, norm_offset, false, L.post_attn_norm));
+      LLMKIT_RETURN_IF_ERROR(
+          vec(p + "post_ffw_norm.weight", E, norm_offset, false, L.post_ffn_norm));
     }
     if (arch.sliding_window_layers && hp.sliding_window > 0 && hp.sliding_window_pattern > 0)
       L.sliding = (il + 1) % hp.sliding_window_pattern != 0;
@@ -201,12 +222,15 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
   }
   LLMKIT_RETURN_IF_ERROR(vec("output_norm.weight", E, norm_offset, false, d->output_norm_));
 
-  if (progress && !progress(1.0f)) return Status(StatusCode::kCancelled, where + "load cancelled by the progress callback");
+  if (progress && !progress(1.0f))
+    return Status(StatusCode::kCancelled, where + "load cancelled by the progress callback");
   d->inv_freq_global_ = inverse_frequencies(hp.head_dim, hp.rope_theta, hp, true);
   const float local_base = hp.rope_theta_local > 0 ? hp.rope_theta_local : hp.rope_theta;
   // Gemma 3 applies rope scaling only to the global layers.
-  d->inv_freq_local_ = inverse_frequencies(hp.head_dim, local_base, hp, !arch.sliding_window_layers);
-  const float qscale = hp.query_pre_attn_scalar > 0 ? hp.query_pre_attn_scalar : static_cast<float>(hp.head_dim);
+  d->inv_freq_local_ =
+      inverse_frequencies(hp.head_dim, local_base, hp, !arch.sliding_window_layers);
+  const float qscale =
+      hp.query_pre_attn_scalar > 0 ? hp.query_pre_attn_scalar : static_cast<float>(hp.head_dim);
   d->attn_scale_ = 1.0f / std::sqrt(qscale);
   d->embed_scale_ = arch.embed_scale_sqrt_dim ? std::sqrt(static_cast<float>(hp.n_embd)) : 1.0f;
   return d;
@@ -215,7 +239,8 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
 uint64_t Decoder::weight_bytes_per_token() const noexcept {
   uint64_t n = output_.weight_bytes();
   for (const auto& L : layers_)
-    for (const ops::PackedLinear* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down}) n += w->weight_bytes();
+    for (const ops::PackedLinear* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down})
+      n += w->weight_bytes();
   return n;
 }
 
@@ -226,9 +251,11 @@ std::vector<uint32_t> Decoder::kv_windows() const {
   return w;
 }
 
-Status Decoder::prepare_scratch(Scratch& s, int32_t max_tokens, uint32_t n_ctx, int n_threads) const {
+Status Decoder::prepare_scratch(Scratch& s, int32_t max_tokens, uint32_t n_ctx,
+                                int n_threads) const {
   const int64_t M = std::max<int32_t>(1, max_tokens);
-  const int64_t E = hp_.n_embd, qd = int64_t(hp_.n_head) * hp_.head_dim, kvd = kv_dim(), F = hp_.n_ff;
+  const int64_t E = hp_.n_embd, qd = int64_t(hp_.n_head) * hp_.head_dim, kvd = kv_dim(),
+                F = hp_.n_ff;
   try {
     s.x.assign(M * E, 0.0f);
     s.h.assign(M * E, 0.0f);
@@ -268,7 +295,8 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
                         ops::ThreadPool& pool) const {
   const int64_t M = req.n_tokens;
   if (M <= 0) return Status(StatusCode::kInvalidArgument, "forward: no tokens");
-  if (M > s.capacity) return Status(StatusCode::kInternal, "forward: batch larger than the scratch");
+  if (M > s.capacity)
+    return Status(StatusCode::kInternal, "forward: batch larger than the scratch");
   if (req.pos0 < 0 || static_cast<uint64_t>(req.pos0) + M > cache.n_ctx())
     return Status(StatusCode::kOutOfRange, "forward: positions past the context");
   if (!cache.window_history_intact(static_cast<uint32_t>(req.pos0)))
@@ -280,18 +308,22 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
   for (int64_t i = 0; i < M; ++i) {
     const int32_t tok = req.tokens[i];
     if (tok < 0 || static_cast<uint32_t>(tok) >= hp_.n_vocab)
-      return Status(StatusCode::kInvalidArgument, "token id " + std::to_string(tok) + " at index " +
-                                                      std::to_string(i) + " is outside the vocabulary (n_vocab " +
-                                                      std::to_string(hp_.n_vocab) + ")");
+      return Status(StatusCode::kInvalidArgument,
+                    "token id " + std::to_string(tok) + " at index " + std::to_string(i) +
+                        " is outside the vocabulary (n_vocab " + std::to_string(hp_.n_vocab) + ")");
     LLMKIT_RETURN_IF_ERROR(ops::embedding_row(embd_->type, embd_->data, tok, E, &s.x[i * E]));
     if (embed_scale_ != 1.0f)
       for (int64_t c = 0; c < E; ++c) s.x[i * E + c] *= embed_scale_;
   }
 
-  auto norm_rows = [&](const float* in, const std::vector<float>& w, float* out, int64_t rows, int64_t n) {
-    pool.parallel_for(rows, [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) rmsnorm_row(in + r * n, w.data(), out + r * n, n, eps);
-    }, rows >= 8 ? 0 : 1);
+  auto norm_rows = [&](const float* in, const std::vector<float>& w, float* out, int64_t rows,
+                       int64_t n) {
+    pool.parallel_for(
+        rows,
+        [&](int64_t b, int64_t e) {
+          for (int64_t r = b; r < e; ++r) rmsnorm_row(in + r * n, w.data(), out + r * n, n, eps);
+        },
+        rows >= 8 ? 0 : 1);
   };
 
   cache.note_written(req.pos0 + M - 1);  // before any row is stored (stores run in parallel)
@@ -313,28 +345,35 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
       }
     }
     // Per-head QK norm and RoPE, then append K/V to the cache.
-    pool.parallel_for(M, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        float* q = &s.q[i * qd];
-        float* k = &s.k[i * kvd];
-        if (!L.q_norm.empty()) {
-          for (int64_t h = 0; h < H; ++h) rmsnorm_row(q + h * hd, L.q_norm.data(), q + h * hd, hd, eps);
-          for (int64_t h = 0; h < Hkv; ++h) rmsnorm_row(k + h * hd, L.k_norm.data(), k + h * hd, hd, eps);
-        }
-        const int32_t pos = req.pos0 + static_cast<int32_t>(i);
-        rope(q, static_cast<int32_t>(H), pos, L.sliding);
-        rope(k, static_cast<int32_t>(Hkv), pos, L.sliding);
-        cache.store(il, static_cast<uint32_t>(pos), k, &s.v[i * kvd]);
-      }
-    }, M >= 4 ? 0 : 1);
+    pool.parallel_for(
+        M,
+        [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) {
+            float* q = &s.q[i * qd];
+            float* k = &s.k[i * kvd];
+            if (!L.q_norm.empty()) {
+              for (int64_t h = 0; h < H; ++h)
+                rmsnorm_row(q + h * hd, L.q_norm.data(), q + h * hd, hd, eps);
+              for (int64_t h = 0; h < Hkv; ++h)
+                rmsnorm_row(k + h * hd, L.k_norm.data(), k + h * hd, hd, eps);
+            }
+            const int32_t pos = req.pos0 + static_cast<int32_t>(i);
+            rope(q, static_cast<int32_t>(H), pos, L.sliding);
+            rope(k, static_cast<int32_t>(Hkv), pos, L.sliding);
+            cache.store(il, static_cast<uint32_t>(pos), k, &s.v[i * kvd]);
+          }
+        },
+        M >= 4 ? 0 : 1);
 
     // Attention: K/V rows this batch can see, as f32.
     const int32_t last = req.pos0 + static_cast<int32_t>(M) - 1;
     int32_t first = 0;
-    if (L.sliding && hp_.sliding_window > 0) first = std::max<int32_t>(0, req.pos0 - int32_t(hp_.sliding_window) + 1);
+    if (L.sliding && hp_.sliding_window > 0)
+      first = std::max<int32_t>(0, req.pos0 - int32_t(hp_.sliding_window) + 1);
     const uint32_t n_rows = static_cast<uint32_t>(last - first + 1);
     const float* K = cache.rows_f32(false, il, first, last + 1, s.head_buf.data());
-    const float* V = cache.rows_f32(true, il, first, last + 1, s.head_buf.data() + size_t(n_rows) * kvd);
+    const float* V =
+        cache.rows_f32(true, il, first, last + 1, s.head_buf.data() + size_t(n_rows) * kvd);
     ops::AttentionArgs att;
     att.q = s.q.data();
     att.q_stride = qd;
@@ -369,24 +408,28 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
     norm_rows(s.x.data(), L.ffn_norm, s.h.data(), M, E);
     L.gate.forward(s.h.data(), M, s.gate.data(), pool);
     L.up.forward(s.h.data(), M, s.up.data(), pool);
-    pool.parallel_for(M * F, [&](int64_t b, int64_t e) {
-      if (backend_ == ops::Backend::kFast) {
-        // Vectorized; GeGLU follows llama.cpp's f16 gelu table (see ops/glu.hpp).
-        if (arch_.activation == Activation::kGeluTanh)
-          ops::geglu_ggml_fast(&s.gate[b], &s.up[b], &s.gate[b], e - b);
-        else
-          ops::swiglu_fast(&s.gate[b], &s.up[b], &s.gate[b], e - b);
-      } else if (arch_.activation == Activation::kGeluTanh) {
-        for (int64_t c = b; c < e; ++c) s.gate[c] = gelu_tanh(s.gate[c]) * s.up[c];
-      } else {
-        for (int64_t c = b; c < e; ++c) s.gate[c] = silu(s.gate[c]) * s.up[c];
-      }
-    }, M * F >= 16384 ? 0 : 1, 1024);
+    pool.parallel_for(
+        M * F,
+        [&](int64_t b, int64_t e) {
+          if (backend_ == ops::Backend::kFast) {
+            // Vectorized; GeGLU follows llama.cpp's f16 gelu table (see ops/glu.hpp).
+            if (arch_.activation == Activation::kGeluTanh)
+              ops::geglu_ggml_fast(&s.gate[b], &s.up[b], &s.gate[b], e - b);
+            else
+              ops::swiglu_fast(&s.gate[b], &s.up[b], &s.gate[b], e - b);
+          } else if (arch_.activation == Activation::kGeluTanh) {
+            for (int64_t c = b; c < e; ++c) s.gate[c] = gelu_tanh(s.gate[c]) * s.up[c];
+          } else {
+            for (int64_t c = b; c < e; ++c) s.gate[c] = silu(s.gate[c]) * s.up[c];
+          }
+        },
+        M * F >= 16384 ? 0 : 1, 1024);
     L.down.forward(s.gate.data(), M, s.o.data(), pool);
     if (!L.post_ffn_norm.empty()) norm_rows(s.o.data(), L.post_ffn_norm, s.o.data(), M, E);
     for (int64_t c = 0; c < M * E; ++c) s.x[c] += s.o[c];
   }
-  if (req.cancel && req.cancel->load(std::memory_order_relaxed)) return Status(StatusCode::kCancelled, "cancelled");
+  if (req.cancel && req.cancel->load(std::memory_order_relaxed))
+    return Status(StatusCode::kCancelled, "cancelled");
 
   const int64_t r0 = req.all_logits ? 0 : M - 1;
   const int64_t n_out = M - r0;

@@ -8,8 +8,8 @@
 //   q, k = RoPE (adjacent pairs; rotate_half checkpoints are permuted at load)
 //   K/V rows appended to the cache; a = softmax(q kᵀ * scale + causal/sliding mask) v
 //   o = a Woᵀ;  (Gemma 3) o = rmsnorm(o) * post_attention_norm;  x += o
-//   h = rmsnorm(x) * ffn_norm;  f = down(act(gate(h)) * up(h));  (Gemma 3) f = rmsnorm(f) * post_ffw_norm
-//   x += f
+//   h = rmsnorm(x) * ffn_norm;  f = down(act(gate(h)) * up(h));  (Gemma 3) f = rmsnorm(f) *
+//   post_ffw_norm x += f
 // Logits = rmsnorm(x) * output_norm · Woutᵀ (tied to the embedding when output.weight is absent).
 //
 // Thread-safety: a Decoder is immutable after build(); forward() may run concurrently for different
@@ -36,7 +36,7 @@ struct LayerWeights {
   std::vector<float> attn_norm, ffn_norm, post_attn_norm, post_ffn_norm;  // [n_embd]
   std::vector<float> q_norm, k_norm;                                      // [head_dim]
   std::vector<float> bq, bk, bv;                                          // biases (Qwen2)
-  bool sliding = false;  // Gemma 3 local layer
+  bool sliding = false;                                                   // Gemma 3 local layer
 };
 
 // Per-session scratch activations, sized for the largest batch.
@@ -49,9 +49,9 @@ struct Scratch {
 struct ForwardRequest {
   const int32_t* tokens = nullptr;
   int32_t n_tokens = 0;
-  int32_t pos0 = 0;          // position of tokens[0]; the cache holds 0..pos0-1
-  bool all_logits = false;   // logits for every token, else only for the last one
-  float* logits = nullptr;   // [all_logits ? n_tokens : 1, n_vocab]
+  int32_t pos0 = 0;                           // position of tokens[0]; the cache holds 0..pos0-1
+  bool all_logits = false;                    // logits for every token, else only for the last one
+  float* logits = nullptr;                    // [all_logits ? n_tokens : 1, n_vocab]
   const std::atomic<bool>* cancel = nullptr;  // checked between layers
 };
 

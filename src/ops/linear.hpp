@@ -55,8 +55,7 @@ class PackedLinear {
   // Errors: unsupported type, K not a multiple of the block size, non-positive sizes.
   using ReleaseFn = std::function<void(const uint8_t* begin, uint64_t n_bytes)>;
   static Result<PackedLinear> create(io::TensorType type, const uint8_t* data, int64_t n_in,
-                                     int64_t n_out, Backend backend,
-                                     const ReleaseFn& release = {});
+                                     int64_t n_out, Backend backend, const ReleaseFn& release = {});
 
   PackedLinear();
   PackedLinear(PackedLinear&&) noexcept;

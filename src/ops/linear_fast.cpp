@@ -888,7 +888,8 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uin
     const int64_t release_rows = std::max<int64_t>(1, int64_t((1u << 20) / rb));
     int64_t released = t0 * kTile;
     auto release_packed = [&](int64_t upto) {
-      if (release && upto > released) release(data + uint64_t(released) * rb, uint64_t(upto - released) * rb);
+      if (release && upto > released)
+        release(data + uint64_t(released) * rb, uint64_t(upto - released) * rb);
       released = upto;
     };
     for (int64_t n = t0 * kTile; n < n1; ++n) {

@@ -17,9 +17,10 @@ uint16_t f32_to_f16(float f) noexcept {
   std::memcpy(&x, &f, 4);
   const uint32_t sign = (x >> 16) & 0x8000u;
   uint32_t abs = x & 0x7FFFFFFFu;
-  if (abs >= 0x7F800000u) return static_cast<uint16_t>(sign | (abs > 0x7F800000u ? 0x7E00u : 0x7C00u));
+  if (abs >= 0x7F800000u)
+    return static_cast<uint16_t>(sign | (abs > 0x7F800000u ? 0x7E00u : 0x7C00u));
   if (abs >= 0x477FF000u) return static_cast<uint16_t>(sign | 0x7C00u);  // overflow -> inf
-  if (abs < 0x38800000u) {  // subnormal half (or zero)
+  if (abs < 0x38800000u) {                                               // subnormal half (or zero)
     if (abs < 0x33000000u) return static_cast<uint16_t>(sign);
     const uint32_t e = abs >> 23;
     const uint32_t m = (abs & 0x7FFFFFu) | 0x800000u;
@@ -138,7 +139,8 @@ void KvCache::store(uint32_t layer, uint32_t pos, const float* k, const float* v
   }
 }
 
-void KvCache::load(bool is_v, uint32_t layer, uint32_t pos, uint32_t col, uint32_t dim, float* dst) const noexcept {
+void KvCache::load(bool is_v, uint32_t layer, uint32_t pos, uint32_t col, uint32_t dim,
+                   float* dst) const noexcept {
   const uint64_t off = offset(is_v, layer, pos) + col;
   switch (type_) {
     case KvType::kF32:
@@ -156,10 +158,12 @@ void KvCache::load(bool is_v, uint32_t layer, uint32_t pos, uint32_t col, uint32
 namespace {
 
 #if defined(__x86_64__)
-__attribute__((target("avx2,f16c"))) void f16_rows_f16c(const uint16_t* src, float* dst, uint64_t n) {
+__attribute__((target("avx2,f16c"))) void f16_rows_f16c(const uint16_t* src, float* dst,
+                                                        uint64_t n) {
   uint64_t i = 0;
   for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+    _mm256_storeu_ps(dst + i,
+                     _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
   for (; i < n; ++i) dst[i] = f16_to_f32(src[i]);
 }
 bool have_f16c() {
@@ -206,10 +210,12 @@ const float* KvCache::rows_f32(bool is_v, uint32_t layer, uint32_t p_begin, uint
   return scratch;
 }
 
-void KvCache::load_k(uint32_t layer, uint32_t pos, uint32_t col, uint32_t dim, float* dst) const noexcept {
+void KvCache::load_k(uint32_t layer, uint32_t pos, uint32_t col, uint32_t dim,
+                     float* dst) const noexcept {
   load(false, layer, pos, col, dim, dst);
 }
-void KvCache::load_v(uint32_t layer, uint32_t pos, uint32_t col, uint32_t dim, float* dst) const noexcept {
+void KvCache::load_v(uint32_t layer, uint32_t pos, uint32_t col, uint32_t dim,
+                     float* dst) const noexcept {
   load(true, layer, pos, col, dim, dst);
 }
 

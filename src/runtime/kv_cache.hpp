@@ -40,7 +40,9 @@ class KvCache {
   uint32_t n_ctx() const noexcept { return n_ctx_; }
   uint32_t rows(uint32_t layer) const noexcept { return layer_rows_[layer]; }
   // Call before a forward pass writes positions up to LAST (bookkeeping for the rings).
-  void note_written(int64_t last) noexcept { written_hi_ = last > written_hi_ ? last : written_hi_; }
+  void note_written(int64_t last) noexcept {
+    written_hi_ = last > written_hi_ ? last : written_hi_;
+  }
   // Forget every row (the session restarts at position 0).
   void clear() noexcept { written_hi_ = -1; }
   // Mark every ring as lost (window_history_intact() is false for any pos0 > 0 until clear()).
@@ -65,7 +67,8 @@ class KvCache {
                         float* scratch) const noexcept;
 
  private:
-  void load(bool is_v, uint32_t layer, uint32_t pos, uint32_t col, uint32_t dim, float* dst) const noexcept;
+  void load(bool is_v, uint32_t layer, uint32_t pos, uint32_t col, uint32_t dim,
+            float* dst) const noexcept;
   // Element offset of position POS (mapped onto the layer's ring) of K or V of LAYER.
   uint64_t offset(bool is_v, uint32_t layer, uint32_t pos) const noexcept {
     const uint32_t r = layer_rows_[layer];

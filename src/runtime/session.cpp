@@ -23,12 +23,18 @@ double ms_since(Clock::time_point t) {
 
 const char* finish_reason_name(FinishReason r) noexcept {
   switch (r) {
-    case FinishReason::kMaxTokens: return "max_tokens";
-    case FinishReason::kEndOfGeneration: return "end_of_generation";
-    case FinishReason::kStopToken: return "stop_token";
-    case FinishReason::kStopString: return "stop_string";
-    case FinishReason::kContextFull: return "context_full";
-    case FinishReason::kCancelled: return "cancelled";
+    case FinishReason::kMaxTokens:
+      return "max_tokens";
+    case FinishReason::kEndOfGeneration:
+      return "end_of_generation";
+    case FinishReason::kStopToken:
+      return "stop_token";
+    case FinishReason::kStopString:
+      return "stop_string";
+    case FinishReason::kContextFull:
+      return "context_full";
+    case FinishReason::kCancelled:
+      return "cancelled";
   }
   return "?";
 }
@@ -52,9 +58,10 @@ struct Session::Impl {
   Status run(std::span<const int32_t> toks, float* all_out) {
     const uint32_t n_ctx = cache.n_ctx();
     if (tokens.size() + toks.size() > n_ctx)
-      return Status(StatusCode::kOutOfRange, "context full: " + std::to_string(tokens.size()) + " tokens cached + " +
-                                                 std::to_string(toks.size()) + " new > n_ctx " + std::to_string(n_ctx) +
-                                                 " (truncate() or reset() the session, or create it with a larger n_ctx)");
+      return Status(StatusCode::kOutOfRange,
+                    "context full: " + std::to_string(tokens.size()) + " tokens cached + " +
+                        std::to_string(toks.size()) + " new > n_ctx " + std::to_string(n_ctx) +
+                        " (truncate() or reset() the session, or create it with a larger n_ctx)");
     if (toks.empty()) return Status::ok();
     if (tokens.empty()) cache.clear();  // nothing kept: stale rows may be overwritten at will
     if (!cache.window_history_intact(static_cast<uint32_t>(tokens.size()))) {
@@ -90,7 +97,8 @@ struct Session::Impl {
     }
     tokens.insert(tokens.end(), toks.begin(), toks.end());
     if (all_out) {
-      std::copy(all_out + (toks.size() - 1) * n_vocab, all_out + toks.size() * n_vocab, logits.begin());
+      std::copy(all_out + (toks.size() - 1) * n_vocab, all_out + toks.size() * n_vocab,
+                logits.begin());
     } else {
       logits.swap(tmp_logits);
     }
@@ -102,7 +110,8 @@ struct Session::Impl {
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;
 
-Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> model, const SessionOptions& options) {
+Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> model,
+                                                 const SessionOptions& options) {
   if (!model) return Status(StatusCode::kInvalidArgument, "Session::create: model is null");
   try {
     auto impl = std::make_unique<Impl>();
@@ -112,7 +121,9 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
     const auto& hp = impl->dec->hparams();
     uint32_t n_ctx = options.n_ctx;
     if (n_ctx == 0) n_ctx = hp.n_ctx_train ? std::min<uint32_t>(hp.n_ctx_train, 4096) : 4096;
-    if (n_ctx > (1u << 24)) return Status(StatusCode::kInvalidArgument, "n_ctx " + std::to_string(n_ctx) + " is too large");
+    if (n_ctx > (1u << 24))
+      return Status(StatusCode::kInvalidArgument,
+                    "n_ctx " + std::to_string(n_ctx) + " is too large");
     impl->opts.n_ctx = n_ctx;
     if (options.n_batch == 0) return Status(StatusCode::kInvalidArgument, "n_batch must be > 0");
     const uint32_t n_batch = std::min(options.n_batch, n_ctx);
@@ -122,7 +133,8 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
     LLMKIT_RETURN_IF_ERROR(impl->cache.allocate(hp.n_layer, n_ctx, impl->dec->kv_dim(), kt,
                                                 impl->dec->kv_windows(), n_batch));
     impl->pool = std::make_unique<ops::ThreadPool>(options.n_threads);
-    LLMKIT_RETURN_IF_ERROR(impl->dec->prepare_scratch(impl->scratch, static_cast<int32_t>(n_batch), n_ctx, impl->pool->n_threads()));
+    LLMKIT_RETURN_IF_ERROR(impl->dec->prepare_scratch(impl->scratch, static_cast<int32_t>(n_batch),
+                                                      n_ctx, impl->pool->n_threads()));
     impl->logits.assign(hp.n_vocab, 0.0f);
     impl->tmp_logits.assign(hp.n_vocab, 0.0f);
     return std::unique_ptr<Session>(new Session(std::move(impl)));
@@ -168,7 +180,8 @@ void Session::reset() {
 
 Status Session::truncate(size_t n_keep) {
   if (n_keep > impl_->tokens.size())
-    return Status(StatusCode::kOutOfRange, "truncate(" + std::to_string(n_keep) + "): the session holds only " +
+    return Status(StatusCode::kOutOfRange, "truncate(" + std::to_string(n_keep) +
+                                               "): the session holds only " +
                                                std::to_string(impl_->tokens.size()) + " tokens");
   if (n_keep < impl_->tokens.size()) {
     impl_->tokens.resize(n_keep);
@@ -179,11 +192,13 @@ Status Session::truncate(size_t n_keep) {
 
 void Session::cancel() noexcept { impl_->cancel.store(true); }
 
-Result<GenerationResult> Session::generate(std::string_view text, Sampler& sampler, const GenerateOptions& options,
+Result<GenerationResult> Session::generate(std::string_view text, Sampler& sampler,
+                                           const GenerateOptions& options,
                                            const StreamCallback& on_token) {
   LLMKIT_ASSIGN_OR_RETURN(std::vector<int32_t> prompt, runtime::encode_prompt(*impl_->model, text));
   if (prompt.empty())
-    return Status(StatusCode::kInvalidArgument, "generate: the prompt encodes to no tokens and the tokenizer adds no BOS");
+    return Status(StatusCode::kInvalidArgument,
+                  "generate: the prompt encodes to no tokens and the tokenizer adds no BOS");
   return generate(std::span<const int32_t>(prompt), sampler, options, on_token);
 }
 
@@ -213,7 +228,8 @@ size_t utf8_boundary(const std::string& s, size_t end) {
 }  // namespace
 
 Result<GenerationResult> Session::generate(std::span<const int32_t> prompt, Sampler& sampler,
-                                           const GenerateOptions& options, const StreamCallback& on_token) {
+                                           const GenerateOptions& options,
+                                           const StreamCallback& on_token) {
   try {
     Impl& s = *impl_;
     const auto t_start = Clock::now();
@@ -225,14 +241,17 @@ Result<GenerationResult> Session::generate(std::span<const int32_t> prompt, Samp
 
     // 1. Make the context equal the prompt, reusing the cached prefix.
     if (prompt.empty()) {
-      if (s.tokens.empty()) return Status(StatusCode::kInvalidArgument, "generate: empty prompt and empty context");
+      if (s.tokens.empty())
+        return Status(StatusCode::kInvalidArgument, "generate: empty prompt and empty context");
     } else {
       if (prompt.size() > s.cache.n_ctx())
         return Status(StatusCode::kOutOfRange, "prompt of " + std::to_string(prompt.size()) +
                                                    " tokens does not fit the context (n_ctx " +
                                                    std::to_string(s.cache.n_ctx()) + ")");
       size_t common = 0;
-      while (common < s.tokens.size() && common < prompt.size() && s.tokens[common] == prompt[common]) ++common;
+      while (common < s.tokens.size() && common < prompt.size() &&
+             s.tokens[common] == prompt[common])
+        ++common;
       const bool exact_state = common == prompt.size() && common == s.tokens.size() && s.has_logits;
       if (!exact_state) {
         if (common == prompt.size()) --common;  // re-run the last prompt token to get its logits
@@ -271,7 +290,8 @@ Result<GenerationResult> Session::generate(std::span<const int32_t> prompt, Samp
       return on_token ? on_token(chunk, tok) : true;
     };
     bool done = false;
-    for (int32_t step = 0; !done && (options.max_new_tokens < 0 || step < options.max_new_tokens); ++step) {
+    for (int32_t step = 0; !done && (options.max_new_tokens < 0 || step < options.max_new_tokens);
+         ++step) {
       if (s.take_cancel()) {
         res.finish_reason = FinishReason::kCancelled;
         done = true;
@@ -281,11 +301,13 @@ Result<GenerationResult> Session::generate(std::span<const int32_t> prompt, Samp
       if (step == 0) tm.ttft_ms = ms_since(t_start);
       res.tokens.push_back(tok);
       tm.n_decode++;
-      if (options.stop_at_end_of_generation && std::find(eog.begin(), eog.end(), tok) != eog.end()) {
+      if (options.stop_at_end_of_generation &&
+          std::find(eog.begin(), eog.end(), tok) != eog.end()) {
         res.finish_reason = FinishReason::kEndOfGeneration;
         break;
       }
-      if (std::find(options.stop_tokens.begin(), options.stop_tokens.end(), tok) != options.stop_tokens.end()) {
+      if (std::find(options.stop_tokens.begin(), options.stop_tokens.end(), tok) !=
+          options.stop_tokens.end()) {
         res.finish_reason = FinishReason::kStopToken;
         break;
       }
@@ -304,7 +326,8 @@ Result<GenerationResult> Session::generate(std::span<const int32_t> prompt, Samp
         res.finish_reason = FinishReason::kStopString;
         break;
       }
-      const size_t safe = utf8_boundary(res.text, res.text.size() - held_back(res.text, emitted, options.stop_strings));
+      const size_t safe = utf8_boundary(
+          res.text, res.text.size() - held_back(res.text, emitted, options.stop_strings));
       if (!emit(std::max(safe, emitted), tok)) {
         res.finish_reason = FinishReason::kCancelled;
         break;
@@ -316,8 +339,9 @@ Result<GenerationResult> Session::generate(std::span<const int32_t> prompt, Samp
       }
       if (s.tokens.size() >= s.cache.n_ctx()) {
         if (options.context_full_is_error)
-          return Status(StatusCode::kOutOfRange, "context full after " + std::to_string(res.tokens.size()) +
-                                                     " generated tokens (n_ctx " + std::to_string(s.cache.n_ctx()) + ")");
+          return Status(StatusCode::kOutOfRange,
+                        "context full after " + std::to_string(res.tokens.size()) +
+                            " generated tokens (n_ctx " + std::to_string(s.cache.n_ctx()) + ")");
         res.finish_reason = FinishReason::kContextFull;
         break;
       }
@@ -331,7 +355,8 @@ Result<GenerationResult> Session::generate(std::span<const int32_t> prompt, Samp
     // Flush text held back for stop strings or incomplete UTF-8.
     if (res.finish_reason != FinishReason::kStopString) {
       res.text += stream.flush();
-      if (res.text.size() > emitted && on_token) on_token(std::string_view(res.text).substr(emitted), -1);
+      if (res.text.size() > emitted && on_token)
+        on_token(std::string_view(res.text).substr(emitted), -1);
     }
     tm.decode_ms = ms_since(t_dec);
     s.last = tm;
