@@ -18,6 +18,9 @@
 
 #if defined(__x86_64__) && defined(__linux__)
 #include <cpuid.h>
+// GCC 12 flags the undefined-vector idiom inside _mm512_cvtph_ps as maybe-uninitialized once it is
+// inlined into the AMX pipeline (a false positive in the intrinsic header, not in this code).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -77,7 +80,7 @@ AMX_FN void configure(int G) {
     cfg.rows[b] = uint8_t(G / 4);
     cfg.colsb[b] = 64;
   }
-  for (int c : {4, 5}) {  // C: 16 x 16 int32
+  for (int c : {4, 5, 6, 7}) {  // C: 16 x 16 int32
     cfg.rows[c] = kTile;
     cfg.colsb[c] = 64;
   }
@@ -155,12 +158,12 @@ AMX_FN __attribute__((always_inline)) inline void rescale16(__m512* acc, const i
 }
 
 // One tile T (16 output rows of W) x activation rows m0..m0+15 (rows >= M are zero padding;
-// only the first MR are stored). Two C tiles alternate between groups so the tile unit works on
-// group g+1 while AVX-512 rescales group g; the 16 float accumulators stay in registers.
+// only the first MR are stored). Four C tiles rotate between groups so the tile unit works ahead
+// while AVX-512 rescales; the 16 float accumulators stay in registers.
 template <bool AFF>
 AMX_FN void block(const PackedTiles& w, const QuantActs& a, const int8_t* bt, int64_t t, int64_t m0,
                   int mr, float* y, int64_t N) {
-  alignas(64) int32_t cbuf[3][kTile][kTile];
+  alignas(64) int32_t cbuf[4][kTile][kTile];
   __m512 acc[kTile];
 #pragma GCC unroll 16
   for (int i = 0; i < kTile; ++i) acc[i] = _mm512_setzero_ps();
@@ -170,31 +173,53 @@ AMX_FN void block(const PackedTiles& w, const QuantActs& a, const int8_t* bt, in
   const float* da = a.da + m0 * ng;
   const float* sa = a.sa + m0 * ng;
   const uint8_t* wt = w.base + t * w.tile_stride;  // the tile: codes, then scales
-  // Software pipeline over groups: in step g the tile unit computes group g (C4/C5 alternate),
-  // the finished product of group g-1 is stored, and AVX-512 rescales group g-2, so neither the
-  // tile op's latency nor the store-to-load trip stalls the loop.
-  for (int64_t g = 0; g < ng + 2; ++g) {
+  // Software pipeline over groups: in step g the tile unit starts group g (C tiles 4..7 by g % 4,
+  // A/B tiles by parity), the product of group g-2 is stored (two steps after its TDPBSSD was
+  // issued, which covers the op's latency) and AVX-512 rescales group g-3.
+#define LLMKIT_AMX_ISSUE(TA, TB, TC)         \
+  do {                                       \
+    _tile_loadd(TA, aq + g * G, a.K);        \
+    _tile_loadd(TB, bt + g * G * kTile, 64); \
+    _tile_zero(TC);                          \
+    _tile_dpbssd(TC, TA, TB);                \
+  } while (0)
+  for (int64_t g = 0; g < ng + 3; ++g) {
     if (g < ng) {
-      if (g & 1) {
-        _tile_loadd(1, aq + g * G, a.K);
-        _tile_loadd(3, bt + g * G * kTile, 64);
-        _tile_zero(5);
-        _tile_dpbssd(5, 1, 3);
-      } else {
-        _tile_loadd(0, aq + g * G, a.K);
-        _tile_loadd(2, bt + g * G * kTile, 64);
-        _tile_zero(4);
-        _tile_dpbssd(4, 0, 2);
+      switch (g & 3) {
+        case 0:
+          LLMKIT_AMX_ISSUE(0, 2, 4);
+          break;
+        case 1:
+          LLMKIT_AMX_ISSUE(1, 3, 5);
+          break;
+        case 2:
+          LLMKIT_AMX_ISSUE(0, 2, 6);
+          break;
+        default:
+          LLMKIT_AMX_ISSUE(1, 3, 7);
+          break;
       }
     }
-    if (g >= 1 && g - 1 < ng) {
-      if ((g - 1) & 1)
-        _tile_stored(5, cbuf[(g - 1) % 3], 64);
-      else
-        _tile_stored(4, cbuf[(g - 1) % 3], 64);
+    const int64_t gs = g - 2;  // the group whose product is stored now
+    if (gs >= 0 && gs < ng) {
+      switch (gs & 3) {
+        case 0:
+          _tile_stored(4, cbuf[0], 64);
+          break;
+        case 1:
+          _tile_stored(5, cbuf[1], 64);
+          break;
+        case 2:
+          _tile_stored(6, cbuf[2], 64);
+          break;
+        default:
+          _tile_stored(7, cbuf[3], 64);
+          break;
+      }
     }
-    if (g >= 2) rescale16<AFF>(acc, cbuf[(g - 2) % 3], w, wt, da, sa, ng, g - 2);
+    if (g >= 3) rescale16<AFF>(acc, cbuf[(g - 3) & 3], w, wt, da, sa, ng, g - 3);
   }
+#undef LLMKIT_AMX_ISSUE
   const int64_t n0 = t * kTile;
   const __mmask16 mask = n0 + kTile <= N ? __mmask16(0xFFFF) : __mmask16((1u << (N - n0)) - 1);
 #pragma GCC unroll 16
