@@ -159,6 +159,42 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
     }
     return std::move(lin).value();
   };
+  // Several matrices with the same K and type stacked into one (rows of PARTS in order), or an
+  // empty PackedLinear when the types differ (the caller then packs them separately).
+  struct Part {
+    std::string name;
+    int64_t N;
+    bool permute;
+  };
+  auto stacked = [&](const std::vector<Part>& parts, int64_t K) -> Result<ops::PackedLinear> {
+    std::vector<const io::TensorRef*> ts;
+    int64_t n_total = 0;
+    for (const Part& part : parts) {
+      LLMKIT_ASSIGN_OR_RETURN(const io::TensorRef* t,
+                              get(part.name, {uint64_t(K), uint64_t(part.N)}));
+      if (!ts.empty() && t->type != ts[0]->type) return ops::PackedLinear();
+      ts.push_back(t);
+      n_total += part.N;
+    }
+    if (backend != ops::Backend::kFast || !ops::PackedLinear::supports(ts[0]->type, backend))
+      return ops::PackedLinear();
+    const uint64_t rb = ops::row_bytes(ts[0]->type, K);
+    for (size_t i = 0; i < parts.size(); ++i)
+      if (rb == 0 || rb * uint64_t(parts[i].N) != ts[i]->n_bytes)
+        return bad("tensor '" + parts[i].name + "' has an inconsistent byte size");
+    std::vector<uint8_t> rows(uint64_t(n_total) * rb);
+    uint8_t* dst = rows.data();
+    for (size_t i = 0; i < parts.size(); ++i) {
+      for (int64_t r = 0; r < parts[i].N; ++r, dst += rb)
+        std::memcpy(dst, ts[i]->data + uint64_t(parts[i].permute ? perm_index(r) : r) * rb, rb);
+      desc->release_tensor_pages(*ts[i]);
+    }
+    auto lin = ops::PackedLinear::create(ts[0]->type, rows.data(), K, n_total, backend);
+    if (!lin)
+      return Status(lin.status().code(),
+                    where + "tensor '" + parts[0].name + "' (stacked): " + lin.status().message());
+    return std::move(lin).value();
+  };
   auto vec = [&](const std::string& name, int64_t n, float offset, bool permute,
                  std::vector<float>& out) -> Status {
     LLMKIT_ASSIGN_OR_RETURN(const io::TensorRef* t, get(name, {uint64_t(n)}));
@@ -183,12 +219,23 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
       return Status(StatusCode::kCancelled, where + "load cancelled by the progress callback");
     LayerWeights& L = d->layers_[il];
     const std::string p = "blk." + std::to_string(il) + ".";
-    LLMKIT_ASSIGN_OR_RETURN(L.wq, linear(p + "attn_q.weight", E, qd, rotate_half));
-    LLMKIT_ASSIGN_OR_RETURN(L.wk, linear(p + "attn_k.weight", E, kvd, rotate_half));
-    LLMKIT_ASSIGN_OR_RETURN(L.wv, linear(p + "attn_v.weight", E, kvd, false));
+    LLMKIT_ASSIGN_OR_RETURN(L.wqkv, stacked({{p + "attn_q.weight", qd, rotate_half},
+                                             {p + "attn_k.weight", kvd, rotate_half},
+                                             {p + "attn_v.weight", kvd, false}},
+                                            E));
+    if (L.wqkv.n_out() == 0) {
+      LLMKIT_ASSIGN_OR_RETURN(L.wq, linear(p + "attn_q.weight", E, qd, rotate_half));
+      LLMKIT_ASSIGN_OR_RETURN(L.wk, linear(p + "attn_k.weight", E, kvd, rotate_half));
+      LLMKIT_ASSIGN_OR_RETURN(L.wv, linear(p + "attn_v.weight", E, kvd, false));
+    }
     LLMKIT_ASSIGN_OR_RETURN(L.wo, linear(p + "attn_output.weight", qd, E, false));
-    LLMKIT_ASSIGN_OR_RETURN(L.gate, linear(p + "ffn_gate.weight", E, F, false));
-    LLMKIT_ASSIGN_OR_RETURN(L.up, linear(p + "ffn_up.weight", E, F, false));
+    LLMKIT_ASSIGN_OR_RETURN(
+        L.gate_up,
+        stacked({{p + "ffn_gate.weight", F, false}, {p + "ffn_up.weight", F, false}}, E));
+    if (L.gate_up.n_out() == 0) {
+      LLMKIT_ASSIGN_OR_RETURN(L.gate, linear(p + "ffn_gate.weight", E, F, false));
+      LLMKIT_ASSIGN_OR_RETURN(L.up, linear(p + "ffn_up.weight", E, F, false));
+    }
     LLMKIT_ASSIGN_OR_RETURN(L.down, linear(p + "ffn_down.weight", F, E, false));
     LLMKIT_RETURN_IF_ERROR(vec(p + "attn_norm.weight", E, norm_offset, false, L.attn_norm));
     LLMKIT_RETURN_IF_ERROR(vec(p + "ffn_norm.weight", E, norm_offset, false, L.ffn_norm));
@@ -239,7 +286,8 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
 uint64_t Decoder::weight_bytes_per_token() const noexcept {
   uint64_t n = output_.weight_bytes();
   for (const auto& L : layers_)
-    for (const ops::PackedLinear* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down})
+    for (const ops::PackedLinear* w :
+         {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.gate, &L.up, &L.gate_up, &L.down})
       n += w->weight_bytes();
   return n;
 }
@@ -265,7 +313,16 @@ Status Decoder::prepare_scratch(Scratch& s, int32_t max_tokens, uint32_t n_ctx,
     s.k.assign(M * kvd, 0.0f);
     s.v.assign(M * kvd, 0.0f);
     s.gate.assign(M * F, 0.0f);
-    s.up.assign(M * F, 0.0f);
+    bool any_qkv = false, any_gate_up = false;
+    for (const LayerWeights& L : layers_) {
+      any_qkv |= L.wqkv.n_out() > 0;
+      any_gate_up |= L.gate_up.n_out() > 0;
+    }
+    s.qkv.assign(any_qkv ? M * (qd + 2 * kvd) : 0, 0.0f);
+    s.gate_up.assign(any_gate_up ? M * 2 * F : 0, 0.0f);
+    bool all_gate_up = !layers_.empty();
+    for (const LayerWeights& L : layers_) all_gate_up &= L.gate_up.n_out() > 0;
+    s.up.assign(all_gate_up ? 0 : M * F, 0.0f);   // only the unfused path writes it
     s.head_buf.assign(2ull * n_ctx * kvd, 0.0f);  // converted K and V rows of one layer
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::kOutOfMemory, "session scratch: allocation failed");
@@ -332,9 +389,21 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
       return Status(StatusCode::kCancelled, "cancelled");
     const LayerWeights& L = layers_[il];
     norm_rows(s.x.data(), L.attn_norm, s.h.data(), M, E);
-    L.wq.forward(s.h.data(), M, s.q.data(), pool);
-    L.wk.forward(s.h.data(), M, s.k.data(), pool);
-    L.wv.forward(s.h.data(), M, s.v.data(), pool);
+    if (L.wqkv.n_out() > 0) {
+      // One product, then its rows [q | k | v] split into the per-part buffers.
+      const int64_t n3 = qd + 2 * kvd;
+      L.wqkv.forward(s.h.data(), M, s.qkv.data(), pool);
+      for (int64_t i = 0; i < M; ++i) {
+        const float* row = &s.qkv[i * n3];
+        std::memcpy(&s.q[i * qd], row, sizeof(float) * qd);
+        std::memcpy(&s.k[i * kvd], row + qd, sizeof(float) * kvd);
+        std::memcpy(&s.v[i * kvd], row + qd + kvd, sizeof(float) * kvd);
+      }
+    } else {
+      L.wq.forward(s.h.data(), M, s.q.data(), pool);
+      L.wk.forward(s.h.data(), M, s.k.data(), pool);
+      L.wv.forward(s.h.data(), M, s.v.data(), pool);
+    }
     if (!L.bq.empty()) {
       for (int64_t i = 0; i < M; ++i) {
         for (int64_t c = 0; c < qd; ++c) s.q[i * qd + c] += L.bq[c];
@@ -406,21 +475,37 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
     for (int64_t c = 0; c < M * E; ++c) s.x[c] += s.o[c];
 
     norm_rows(s.x.data(), L.ffn_norm, s.h.data(), M, E);
-    L.gate.forward(s.h.data(), M, s.gate.data(), pool);
-    L.up.forward(s.h.data(), M, s.up.data(), pool);
+    // GLU of n elements: out = act(g) * u.
+    auto glu = [&](const float* g, const float* u, float* out, int64_t n) {
+      if (backend_ == ops::Backend::kFast) {
+        // Vectorized; GeGLU follows llama.cpp's f16 gelu table (see ops/glu.hpp).
+        if (arch_.activation == Activation::kGeluTanh)
+          ops::geglu_ggml_fast(g, u, out, n);
+        else
+          ops::swiglu_fast(g, u, out, n);
+      } else if (arch_.activation == Activation::kGeluTanh) {
+        for (int64_t c = 0; c < n; ++c) out[c] = gelu_tanh(g[c]) * u[c];
+      } else {
+        for (int64_t c = 0; c < n; ++c) out[c] = silu(g[c]) * u[c];
+      }
+    };
+    const bool fused_gu = L.gate_up.n_out() > 0;
+    if (fused_gu) {
+      L.gate_up.forward(s.h.data(), M, s.gate_up.data(), pool);
+    } else {
+      L.gate.forward(s.h.data(), M, s.gate.data(), pool);
+      L.up.forward(s.h.data(), M, s.up.data(), pool);
+    }
+    // Element c of the [M, F] result is in row c / F; the fused product's rows are [gate | up].
     pool.parallel_for(
         M * F,
         [&](int64_t b, int64_t e) {
-          if (backend_ == ops::Backend::kFast) {
-            // Vectorized; GeGLU follows llama.cpp's f16 gelu table (see ops/glu.hpp).
-            if (arch_.activation == Activation::kGeluTanh)
-              ops::geglu_ggml_fast(&s.gate[b], &s.up[b], &s.gate[b], e - b);
-            else
-              ops::swiglu_fast(&s.gate[b], &s.up[b], &s.gate[b], e - b);
-          } else if (arch_.activation == Activation::kGeluTanh) {
-            for (int64_t c = b; c < e; ++c) s.gate[c] = gelu_tanh(s.gate[c]) * s.up[c];
-          } else {
-            for (int64_t c = b; c < e; ++c) s.gate[c] = silu(s.gate[c]) * s.up[c];
+          if (!fused_gu) return glu(&s.gate[b], &s.up[b], &s.gate[b], e - b);
+          while (b < e) {
+            const int64_t i = b / F, j = b % F, n = std::min(e - b, F - j);
+            const float* row = &s.gate_up[i * 2 * F];
+            glu(row + j, row + F + j, &s.gate[b], n);
+            b += n;
           }
         },
         M * F >= 16384 ? 0 : 1, 1024);

@@ -33,6 +33,10 @@ namespace llmkit::models {
 
 struct LayerWeights {
   ops::PackedLinear wq, wk, wv, wo, gate, up, down;
+  // Fast backend, when the parts share one type: [Wq; Wk; Wv] as one matrix (N = qd + 2 kvd) and
+  // [Wgate; Wup] (N = 2 n_ff); the separate ones are then empty. One product instead of three (or
+  // two) quantizes the shared input once and synchronizes the thread pool once.
+  ops::PackedLinear wqkv, gate_up;
   std::vector<float> attn_norm, ffn_norm, post_attn_norm, post_ffn_norm;  // [n_embd]
   std::vector<float> q_norm, k_norm;                                      // [head_dim]
   std::vector<float> bq, bk, bv;                                          // biases (Qwen2)
@@ -43,7 +47,8 @@ struct LayerWeights {
 struct Scratch {
   int32_t capacity = 0;  // tokens
   std::vector<float> x, h, q, k, v, att, o, gate, up;
-  std::vector<float> head_buf;  // [2, n_ctx, kv_dim] K/V rows of one layer converted to f32
+  std::vector<float> qkv, gate_up;  // [M, qd + 2 kvd] and [M, 2 n_ff] outputs of the fused products
+  std::vector<float> head_buf;      // [2, n_ctx, kv_dim] K/V rows of one layer converted to f32
 };
 
 struct ForwardRequest {
