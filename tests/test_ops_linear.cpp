@@ -199,6 +199,48 @@ TEST_CASE("linear: fast kernels match the reference on the golden tensors of eve
   for (const auto& w : ws) check_parity(w, pool);
 }
 
+// create_stacked([A; B]) must give exactly the rows create(A) and create(B) give: the stacked
+// [Wq; Wk; Wv] and [Wgate; Wup] products of the decoder rely on it. Blocks of 16 - 5 and 5 + 16
+// rows put a block boundary inside a 16-row tile; the release callback must see every source byte
+// exactly once and nothing outside the sources.
+TEST_CASE("linear: stacked matrices equal their parts, bit for bit") {
+  std::vector<std::vector<uint8_t>> storage;
+  auto ws = golden_weights(storage);
+  llmkit::ops::ThreadPool pool(2);
+  int tested = 0;
+  for (const auto& w : ws) {
+    if (!PackedLinear::supports(w.type, Backend::kFast) || w.N < 24) continue;
+    auto solo = PackedLinear::create(w.type, w.data, w.K, w.N, Backend::kFast);
+    REQUIRE(solo.is_ok());
+    const uint64_t rb = llmkit::ops::row_bytes(w.type, w.K);
+    const int64_t n0 = 11, n1 = 5, n2 = w.N - n0 - n1;
+    std::vector<std::atomic<uint64_t>> released(3);
+    const uint8_t* starts[3] = {w.data, w.data + n0 * rb, w.data + (n0 + n1) * rb};
+    const int64_t rows[3] = {n0, n1, n2};
+    auto stacked =
+        PackedLinear::create_stacked(w.type, {{starts[0], n0}, {starts[1], n1}, {starts[2], n2}},
+                                     w.K, [&](const uint8_t* p, uint64_t n) {
+                                       for (int b = 0; b < 3; ++b)
+                                         if (p >= starts[b] && p + n <= starts[b] + rows[b] * rb)
+                                           released[b] += n;
+                                     });
+    if (stacked.status().code() == llmkit::StatusCode::kUnsupported) continue;  // float types
+    REQUIRE_MESSAGE(stacked.is_ok(), stacked.status().to_string());
+    CAPTURE(w.name);
+    CHECK(stacked->n_out() == w.N);
+    for (int b = 0; b < 3; ++b) CHECK(released[b].load() == uint64_t(rows[b]) * rb);
+    for (int64_t M : {1, 9}) {
+      auto x = random_acts(M, w.K, uint32_t(M), false);
+      std::vector<float> ya(size_t(M * w.N), NAN), yb(size_t(M * w.N), NAN);
+      solo->forward(x.data(), M, ya.data(), pool);
+      stacked->forward(x.data(), M, yb.data(), pool);
+      CHECK(std::memcmp(ya.data(), yb.data(), ya.size() * 4) == 0);
+    }
+    ++tested;
+  }
+  CHECK(tested >= 9);  // the quantized golden tensors with >= 24 rows
+}
+
 TEST_CASE("linear: bad arguments are errors") {
   uint8_t raw[64] = {};
   CHECK(PackedLinear::create(TensorType::Q4_0, raw, 33, 1, Backend::kFast).status().code() ==

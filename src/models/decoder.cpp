@@ -168,31 +168,35 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
   };
   auto stacked = [&](const std::vector<Part>& parts, int64_t K) -> Result<ops::PackedLinear> {
     std::vector<const io::TensorRef*> ts;
-    int64_t n_total = 0;
     for (const Part& part : parts) {
       LLMKIT_ASSIGN_OR_RETURN(const io::TensorRef* t,
                               get(part.name, {uint64_t(K), uint64_t(part.N)}));
       if (!ts.empty() && t->type != ts[0]->type) return ops::PackedLinear();
       ts.push_back(t);
-      n_total += part.N;
     }
-    if (backend != ops::Backend::kFast || !ops::PackedLinear::supports(ts[0]->type, backend))
-      return ops::PackedLinear();
+    if (backend != ops::Backend::kFast) return ops::PackedLinear();
     const uint64_t rb = ops::row_bytes(ts[0]->type, K);
-    for (size_t i = 0; i < parts.size(); ++i)
+    std::vector<ops::PackedLinear::RowBlock> blocks;
+    std::vector<std::vector<uint8_t>> permuted;  // rotate-half parts, reordered copies
+    for (size_t i = 0; i < parts.size(); ++i) {
       if (rb == 0 || rb * uint64_t(parts[i].N) != ts[i]->n_bytes)
         return bad("tensor '" + parts[i].name + "' has an inconsistent byte size");
-    std::vector<uint8_t> rows(uint64_t(n_total) * rb);
-    uint8_t* dst = rows.data();
-    for (size_t i = 0; i < parts.size(); ++i) {
-      for (int64_t r = 0; r < parts[i].N; ++r, dst += rb)
-        std::memcpy(dst, ts[i]->data + uint64_t(parts[i].permute ? perm_index(r) : r) * rb, rb);
-      desc->release_tensor_pages(*ts[i]);
+      const uint8_t* src = ts[i]->data;
+      if (parts[i].permute) {
+        std::vector<uint8_t>& copy = permuted.emplace_back(ts[i]->n_bytes);
+        for (int64_t r = 0; r < parts[i].N; ++r)
+          std::memcpy(&copy[r * rb], ts[i]->data + perm_index(r) * rb, rb);
+        src = copy.data();
+      }
+      blocks.push_back({src, parts[i].N});
     }
-    auto lin = ops::PackedLinear::create(ts[0]->type, rows.data(), K, n_total, backend);
+    auto lin = ops::PackedLinear::create_stacked(
+        ts[0]->type, blocks, K, [&](const uint8_t* p, uint64_t n) { desc->release_bytes(p, n); });
+    if (!lin && lin.status().code() == StatusCode::kUnsupported) return ops::PackedLinear();
     if (!lin)
       return Status(lin.status().code(),
                     where + "tensor '" + parts[0].name + "' (stacked): " + lin.status().message());
+    for (const io::TensorRef* t : ts) desc->release_tensor_pages(*t);
     return std::move(lin).value();
   };
   auto vec = [&](const std::string& name, int64_t n, float offset, bool permute,

@@ -100,6 +100,37 @@ Result<PackedLinear> PackedLinear::create(io::TensorType type, const uint8_t* da
   return out;
 }
 
+Result<PackedLinear> PackedLinear::create_stacked(io::TensorType type,
+                                                  const std::vector<RowBlock>& blocks, int64_t n_in,
+                                                  const ReleaseFn& release) {
+  const auto* tr = io::type_traits(type);
+  int64_t n_out = 0;
+  for (const RowBlock& b : blocks) {
+    if (!b.data || b.rows <= 0)
+      return Status(StatusCode::kInvalidArgument, "linear: empty block in a stacked matrix");
+    n_out += b.rows;
+  }
+  if (!tr || n_in <= 0 || n_in % tr->block_size != 0 || n_out <= 0 || n_in > (int64_t(1) << 31) ||
+      n_out > (int64_t(1) << 31))
+    return Status(StatusCode::kInvalidArgument, "linear: bad stacked shape");
+  PackedLinear out;
+  try {
+    out.impl_ = make_quant_linear_stacked(type, blocks, n_in, release);
+  } catch (const std::bad_alloc&) {
+    return Status(StatusCode::kOutOfMemory, "linear: no memory for the packed " +
+                                                std::to_string(n_out) + " x " +
+                                                std::to_string(n_in) + " weights");
+  }
+  if (!out.impl_)
+    return Status(StatusCode::kUnsupported,
+                  "linear: no stacked kernel for " + io::type_name(uint32_t(type)));
+  out.impl_->type = type;
+  out.impl_->K = n_in;
+  out.impl_->N = n_out;
+  out.impl_->backend = Backend::kFast;
+  return out;
+}
+
 PackedLinear::PackedLinear() = default;
 PackedLinear::PackedLinear(PackedLinear&&) noexcept = default;
 PackedLinear& PackedLinear::operator=(PackedLinear&&) noexcept = default;

@@ -56,6 +56,16 @@ class PackedLinear {
   using ReleaseFn = std::function<void(const uint8_t* begin, uint64_t n_bytes)>;
   static Result<PackedLinear> create(io::TensorType type, const uint8_t* data, int64_t n_in,
                                      int64_t n_out, Backend backend, const ReleaseFn& release = {});
+  // kFast, group-quantized types only: one matrix whose rows are the rows of BLOCKS in order
+  // (e.g. [Wq; Wk; Wv]), packed straight from the sources (no stacked copy). kUnsupported for
+  // types without a quantized kernel; the caller then packs the parts separately.
+  struct RowBlock {
+    const uint8_t* data = nullptr;  // rows × row_bytes(type, n_in) bytes
+    int64_t rows = 0;
+  };
+  static Result<PackedLinear> create_stacked(io::TensorType type,
+                                             const std::vector<RowBlock>& blocks, int64_t n_in,
+                                             const ReleaseFn& release = {});
 
   PackedLinear();
   PackedLinear(PackedLinear&&) noexcept;

@@ -843,9 +843,13 @@ bool pack_row_fast(TensorType type, const uint8_t* row, int64_t K, const QuantLi
   return true;
 }
 
-std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uint8_t* data,
-                                                      int64_t K, int64_t N,
-                                                      const PackedLinear::ReleaseFn& release) {
+std::unique_ptr<PackedLinear::Impl> make_quant_linear(
+    TensorType type, const std::vector<PackedLinear::RowBlock>& blocks, int64_t K,
+    const PackedLinear::ReleaseFn& release) {
+  int64_t N = 0;
+  std::vector<int64_t> start{0};  // block b holds rows [start[b], start[b + 1])
+  for (const auto& b : blocks) start.push_back(N += b.rows);
+  if (N <= 0) return nullptr;
   QuantSpec sp;
   if (!quant_spec(type, &sp)) return nullptr;
   const auto* tr = io::type_traits(type);
@@ -888,14 +892,18 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(TensorType type, const uin
     const int64_t release_rows = std::max<int64_t>(1, int64_t((1u << 20) / rb));
     int64_t released = t0 * kTile;
     auto release_packed = [&](int64_t upto) {
-      if (release && upto > released)
-        release(data + uint64_t(released) * rb, uint64_t(upto - released) * rb);
+      for (size_t b = 0; release && b < blocks.size(); ++b) {
+        const int64_t lo = std::max(released, start[b]), hi = std::min(upto, start[b + 1]);
+        if (hi > lo) release(blocks[b].data + uint64_t(lo - start[b]) * rb, uint64_t(hi - lo) * rb);
+      }
       released = upto;
     };
+    size_t cur = 0;  // the block of row n (rows only increase within a thread)
     for (int64_t n = t0 * kTile; n < n1; ++n) {
       if (n - released >= release_rows) release_packed(n);
       const int64_t t = n / kTile, r = n % kTile;
-      const uint8_t* row = data + uint64_t(n) * rb;
+      while (n >= start[cur + 1]) ++cur;
+      const uint8_t* row = blocks[cur].data + uint64_t(n - start[cur]) * rb;
       if (pack_row_fast(type, row, K, Lr, base, t, r)) continue;
       for (int64_t blk = 0; blk < K / bs; ++blk) {
         decode_block(type, row + blk * tr->type_size, codes.data(), s.data(), o.data());
@@ -985,10 +993,16 @@ bool fast_linear_supports(io::TensorType type) noexcept {
          type == TensorType::BF16;
 }
 
+std::unique_ptr<PackedLinear::Impl> make_quant_linear_stacked(
+    io::TensorType type, const std::vector<PackedLinear::RowBlock>& blocks, int64_t K,
+    const PackedLinear::ReleaseFn& release) {
+  return make_quant_linear(type, blocks, K, release);
+}
+
 std::unique_ptr<PackedLinear::Impl> make_fast_linear(io::TensorType type, const uint8_t* data,
                                                      int64_t K, int64_t N,
                                                      const PackedLinear::ReleaseFn& release) {
-  if (auto q = make_quant_linear(type, data, K, N, release)) return q;
+  if (auto q = make_quant_linear(type, {PackedLinear::RowBlock{data, N}}, K, release)) return q;
   return make_float_linear(type, data, K, N);
 }
 

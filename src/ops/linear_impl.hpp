@@ -23,6 +23,10 @@ struct PackedLinear::Impl {
 std::unique_ptr<PackedLinear::Impl> make_fast_linear(io::TensorType type, const uint8_t* data,
                                                      int64_t K, int64_t N,
                                                      const PackedLinear::ReleaseFn& release);
+// Group-quantized types only (nullptr otherwise): rows of BLOCKS stacked.
+std::unique_ptr<PackedLinear::Impl> make_quant_linear_stacked(
+    io::TensorType type, const std::vector<PackedLinear::RowBlock>& blocks, int64_t K,
+    const PackedLinear::ReleaseFn& release);
 bool fast_linear_supports(io::TensorType type) noexcept;
 
 }  // namespace llmkit::ops
