@@ -173,9 +173,13 @@ AMX_FN void block(const PackedTiles& w, const QuantActs& a, const int8_t* bt, in
   const float* da = a.da + m0 * ng;
   const float* sa = a.sa + m0 * ng;
   const uint8_t* wt = w.base + t * w.tile_stride;  // the tile: codes, then scales
-  // Software pipeline over groups: in step g the tile unit starts group g (C tiles 4..7 by g % 4,
-  // A/B tiles by parity), the product of group g-2 is stored (two steps after its TDPBSSD was
-  // issued, which covers the op's latency) and AVX-512 rescales group g-3.
+  // The 16 output lines this block writes, fetched for writing now: a wide y (e.g. 512 x 4864
+  // floats) is not cache-resident, and 16 store misses at the end of the block stall the loop.
+  for (int i = 0; i < mr; ++i)
+    _mm_prefetch(reinterpret_cast<const char*>(y + (m0 + i) * N + t * kTile), _MM_HINT_ET0);
+    // Software pipeline over groups: in step g the tile unit starts group g (C tiles 4..7 by g % 4,
+    // A/B tiles by parity), the product of group g-2 is stored (two steps after its TDPBSSD was
+    // issued, which covers the op's latency) and AVX-512 rescales group g-3.
 #define LLMKIT_AMX_ISSUE(TA, TB, TC)         \
   do {                                       \
     _tile_loadd(TA, aq + g * G, a.K);        \
@@ -238,22 +242,32 @@ AMX_FN void quant_forward(const PackedTiles& w, const QuantActs& a, int64_t M, i
                           int64_t t1, float* y, int64_t N) {
   thread_local Scratch scratch;
   const int64_t tile_bytes = w.n_groups * w.G * kTile;
-  int8_t* bt = scratch.bptr(size_t(tile_bytes));
-  // Rows per pass over the tile pairs: the activation block (Mc x K bytes) stays in L2 while the
-  // weight tiles stream past it; each tile pair is unpacked once per pass.
+  // Tiles unpacked together (<= ~256 KiB of B, L2-resident): every 16-row activation block is
+  // used by all of them while it sits in L1, and the y stores of a block cover TC * 64 contiguous
+  // bytes per row instead of 64 (with one tile at a time, a wide y, e.g. 512 x 4864 floats,
+  // touched a new page per row per tile and missed the TLB on most stores).
+  const int64_t tc =
+      std::clamp<int64_t>((int64_t(256) << 10) / std::max<int64_t>(tile_bytes, 1), 1, 8);
+  int8_t* bt = scratch.bptr(size_t(tile_bytes * tc));
+  // Rows per pass over the tiles: the activation block (Mc x K bytes) stays in L2 while the
+  // weight tiles stream past it; each tile is unpacked once per pass.
   const int64_t mc =
       std::clamp<int64_t>((int64_t(512) << 10) / std::max<int64_t>(a.K, 1) / 16 * 16, 32, 256);
   configure(w.G);
   for (int64_t mc0 = 0; mc0 < M; mc0 += mc) {
     const int64_t mc1 = std::min(M, mc0 + mc);
-    for (int64_t t = t0; t < t1; ++t) {
-      unpack_tile(w, t, bt);
+    for (int64_t tg = t0; tg < t1; tg += tc) {
+      const int64_t tg1 = std::min(t1, tg + tc);
+      for (int64_t t = tg; t < tg1; ++t) unpack_tile(w, t, bt + (t - tg) * tile_bytes);
       __asm__ volatile(
           "" ::
               : "memory");  // tileloadd reads bt through a pointer the compiler cannot see
       for (int64_t m0 = mc0; m0 < mc1; m0 += kTile) {
         const int mr = int(std::min<int64_t>(kTile, mc1 - m0));
-        w.affine ? block<true>(w, a, bt, t, m0, mr, y, N) : block<false>(w, a, bt, t, m0, mr, y, N);
+        for (int64_t t = tg; t < tg1; ++t) {
+          const int8_t* b = bt + (t - tg) * tile_bytes;
+          w.affine ? block<true>(w, a, b, t, m0, mr, y, N) : block<false>(w, a, b, t, m0, mr, y, N);
+        }
       }
     }
   }
