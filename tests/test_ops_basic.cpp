@@ -9,6 +9,7 @@
 
 #include "ops/basic.hpp"
 #include "ops/simd.hpp"
+#include "runtime/kv_cache.hpp"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -74,6 +75,33 @@ TEST_CASE("f16/bf16 conversions match the hardware and round to nearest even") {
   CHECK(bf(0x3F818000u) == 0x3F82);  // tie, odd rounds up
   CHECK(bf(0x3F808001u) == 0x3F81);
   CHECK(bf(0x7FC00001u) == 0x7FC0);  // nan stays nan
+}
+
+// The f16 KV cache converts rows with F16C where present: stored values must be exactly the scalar
+// converter's (and the ops' one, which the test above ties to the hardware), including the
+// subnormal, overflow and tie cases the biased bit patterns hit.
+TEST_CASE("KV cache f16 rows: vector store == scalar round to nearest even") {
+  constexpr uint32_t kDim = 77;  // not a multiple of 8: exercises the scalar tail too
+  llmkit::runtime::KvCache cache;
+  REQUIRE(cache.allocate(1, 4, kDim, llmkit::runtime::KvType::kF16).is_ok());
+  std::mt19937 rng(7);
+  std::vector<float> k(kDim), v(kDim), back(kDim);
+  for (int round = 0; round < 2000; ++round) {
+    for (uint32_t i = 0; i < kDim; ++i) {
+      for (float* dst : {&k[i], &v[i]}) {
+        uint32_t bits = (rng() & 0x807FFFFFu) | (uint32_t(100 + rng() % 50) << 23);
+        std::memcpy(dst, &bits, 4);
+      }
+    }
+    cache.store(0, uint32_t(round % 4), k.data(), v.data());
+    cache.load_k(0, uint32_t(round % 4), 0, kDim, back.data());
+    for (uint32_t i = 0; i < kDim; ++i) {
+      const uint16_t h = llmkit::runtime::f32_to_f16(k[i]);
+      REQUIRE(h == ops::f32_to_f16(k[i]));
+      const float want = llmkit::runtime::f16_to_f32(h);
+      REQUIRE_MESSAGE(std::memcmp(&want, &back[i], 4) == 0, "k=" << k[i]);
+    }
+  }
 }
 
 TEST_CASE("rmsnorm and layernorm match double formulas") {

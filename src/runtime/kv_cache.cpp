@@ -72,6 +72,10 @@ uint16_t f32_to_bf16(float f) noexcept {
   return static_cast<uint16_t>(x >> 16);
 }
 
+namespace {
+void f32_to_f16_rows(const float* src, uint16_t* dst, uint64_t n);
+}  // namespace
+
 Status KvCache::allocate(uint32_t n_layer, uint32_t n_ctx, uint32_t kv_dim, KvType type,
                          const std::vector<uint32_t>& window, uint32_t max_batch) {
   n_layer_ = n_layer;
@@ -130,7 +134,7 @@ void KvCache::store(uint32_t layer, uint32_t pos, const float* k, const float* v
         std::memcpy(&f32_[off], src, kv_dim_ * sizeof(float));
         break;
       case KvType::kF16:
-        for (uint32_t i = 0; i < kv_dim_; ++i) u16_[off + i] = f32_to_f16(src[i]);
+        f32_to_f16_rows(src, &u16_[off], kv_dim_);
         break;
       case KvType::kBF16:
         for (uint32_t i = 0; i < kv_dim_; ++i) u16_[off + i] = f32_to_bf16(src[i]);
@@ -171,6 +175,25 @@ bool have_f16c() {
   return ok;
 }
 #endif
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,f16c"))) void f32_to_f16_rows_f16c(const float* src, uint16_t* dst,
+                                                               uint64_t n) {
+  uint64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+  for (; i < n; ++i) dst[i] = f32_to_f16(src[i]);
+}
+#endif
+
+// Hardware and scalar conversions agree (round to nearest even; tests/test_ops_basic.cpp checks).
+void f32_to_f16_rows(const float* src, uint16_t* dst, uint64_t n) {
+#if defined(__x86_64__)
+  if (have_f16c()) return f32_to_f16_rows_f16c(src, dst, n);
+#endif
+  for (uint64_t i = 0; i < n; ++i) dst[i] = f32_to_f16(src[i]);
+}
 
 void f16_rows(const uint16_t* src, float* dst, uint64_t n) {
 #if defined(__x86_64__)
