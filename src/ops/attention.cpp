@@ -11,6 +11,9 @@
 #include "ops/simd.hpp"
 
 #if defined(__x86_64__)
+// GCC 12 flags the undefined-vector idiom inside _mm512_cvtps_ph / _mm512_cvtph_ps as
+// maybe-uninitialized once inlined here (a false positive in the intrinsic header).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #define LLMKIT_X86 1
 #endif
@@ -152,6 +155,54 @@ ATT_512 inline __m512 finish_scores(int64_t jj, __m512 s, int32_t lo, __m512i qp
   return _mm512_max_ps(mx, s);
 }
 
+// out[ii][16 cc + l] = sum_j p[j][ii] * v[j][16 cc + l] for NI queries (columns of the S^T block
+// ST, stride kQB) and NC 16-wide column groups of V: the P·V of task_512. Compile-time sizes keep
+// the NI x NC accumulators in registers.
+template <int NI, int NC>
+ATT_512 inline void pv_block(const float* st, const float* v, int64_t kv_stride, int64_t jend,
+                             float* out, int64_t out_stride) {
+  __m512 acc[NI][NC];
+#pragma GCC unroll 4
+  for (int ii = 0; ii < NI; ++ii)
+#pragma GCC unroll 4
+    for (int cc = 0; cc < NC; ++cc) acc[ii][cc] = _mm512_setzero_ps();
+  for (int64_t j = 0; j < jend; ++j) {
+    const float* vr = v + j * kv_stride;
+    __m512 vv[NC];
+#pragma GCC unroll 4
+    for (int cc = 0; cc < NC; ++cc) vv[cc] = _mm512_loadu_ps(vr + 16 * cc);
+#pragma GCC unroll 4
+    for (int ii = 0; ii < NI; ++ii) {
+      const __m512 p = _mm512_set1_ps(st[j * kQB + ii]);
+#pragma GCC unroll 4
+      for (int cc = 0; cc < NC; ++cc) acc[ii][cc] = _mm512_fmadd_ps(p, vv[cc], acc[ii][cc]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int ii = 0; ii < NI; ++ii)
+#pragma GCC unroll 4
+    for (int cc = 0; cc < NC; ++cc) _mm512_storeu_ps(out + ii * out_stride + 16 * cc, acc[ii][cc]);
+}
+
+// The same with run-time sizes (head sizes that are not a multiple of 64).
+ATT_512 void pv_block_any(int ni, int nc, const float* st, const float* v, int64_t kv_stride,
+                          int64_t jend, float* out, int64_t out_stride) {
+  __m512 acc[4][4];
+  for (int ii = 0; ii < 4; ++ii)
+    for (int cc = 0; cc < 4; ++cc) acc[ii][cc] = _mm512_setzero_ps();
+  for (int64_t j = 0; j < jend; ++j) {
+    const float* vr = v + j * kv_stride;
+    __m512 vv[4];
+    for (int cc = 0; cc < nc; ++cc) vv[cc] = _mm512_loadu_ps(vr + 16 * cc);
+    for (int ii = 0; ii < ni; ++ii) {
+      const __m512 p = _mm512_set1_ps(st[j * kQB + ii]);
+      for (int cc = 0; cc < nc; ++cc) acc[ii][cc] = _mm512_fmadd_ps(p, vv[cc], acc[ii][cc]);
+    }
+  }
+  for (int ii = 0; ii < ni; ++ii)
+    for (int cc = 0; cc < nc; ++cc) _mm512_storeu_ps(out + ii * out_stride + 16 * cc, acc[ii][cc]);
+}
+
 ATT_512 void task_512(const AttentionArgs& a, int64_t h, int64_t i0, int nq, float* st) {
   const int64_t kvh = h / (a.H / a.Hkv);
   const int32_t p_first = a.pos0 + int32_t(i0), p_last = p_first + nq - 1;
@@ -159,9 +210,15 @@ ATT_512 void task_512(const AttentionArgs& a, int64_t h, int64_t i0, int nq, flo
   const int64_t n_keys = p_last - lo + 1;
   const int hd = int(a.hd);
   alignas(64) float qt[512][kQB];  // Q^T of the block: qt[c][i]
+  // Gathered 16 columns at a time: lane i of row c is query i's element c.
+  const __m512i qoff =
+      _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                         _mm512_set1_epi32(int32_t(a.q_stride)));
+  const __mmask16 qlive = __mmask16((1u << nq) - 1);
+  const float* qbase = a.q + i0 * a.q_stride + h * a.hd;
   for (int c = 0; c < hd; ++c)
-    for (int i = 0; i < kQB; ++i)
-      qt[c][i] = i < nq ? a.q[(i0 + i) * a.q_stride + h * a.hd + c] : 0.f;
+    _mm512_store_ps(qt[c],
+                    _mm512_mask_i32gather_ps(_mm512_setzero_ps(), qlive, qoff, qbase + c, 4));
   if (a.round_f16)
     for (int c = 0; c < hd; ++c) _mm512_store_ps(qt[c], round_f16_512(_mm512_load_ps(qt[c])));
   // Lane i holds query i: its position and first visible key.
@@ -223,24 +280,30 @@ ATT_512 void task_512(const AttentionArgs& a, int64_t h, int64_t i0, int nq, flo
     const int nc = std::min(4, (hd - c0) / 16);
     for (int ib = 0; ib < nq; ib += 4) {
       const int ni = std::min(4, nq - ib);
-      __m512 acc[4][4];
-      for (int ii = 0; ii < 4; ++ii)
-        for (int cc = 0; cc < 4; ++cc) acc[ii][cc] = _mm512_setzero_ps();
       // Keys past the last query of this group are masked for all of it.
       const int64_t jend = std::min<int64_t>(n_keys, p_first + ib + ni - lo);
-      for (j = 0; j < jend; ++j) {
-        const float* vr = a.v + int64_t(lo + j - a.first) * a.kv_stride + kvh * a.hd + c0;
-        __m512 vv[4];
-        for (int cc = 0; cc < nc; ++cc) vv[cc] = _mm512_loadu_ps(vr + 16 * cc);
-        for (int ii = 0; ii < ni; ++ii) {
-          const __m512 p = _mm512_set1_ps(st[j * kQB + ib + ii]);
-          for (int cc = 0; cc < nc; ++cc) acc[ii][cc] = _mm512_fmadd_ps(p, vv[cc], acc[ii][cc]);
-        }
+      const float* vbase = a.v + int64_t(lo - a.first) * a.kv_stride + kvh * a.hd + c0;
+      float* out = a.out + (i0 + ib) * a.out_stride + h * a.hd + c0;
+      if (nc == 4 && ni == 4) {  // the common case, with every accumulator in a register
+        pv_block<4, 4>(st + ib, vbase, a.kv_stride, jend, out, a.out_stride);
+        continue;
       }
-      for (int ii = 0; ii < ni; ++ii)
-        for (int cc = 0; cc < nc; ++cc)
-          _mm512_storeu_ps(a.out + (i0 + ib + ii) * a.out_stride + h * a.hd + c0 + 16 * cc,
-                           acc[ii][cc]);
+      switch (ni) {  // (nc < 4 only when hd is not a multiple of 64)
+        case 1:
+          nc == 4 ? pv_block<1, 4>(st + ib, vbase, a.kv_stride, jend, out, a.out_stride)
+                  : pv_block_any(1, nc, st + ib, vbase, a.kv_stride, jend, out, a.out_stride);
+          break;
+        case 2:
+          nc == 4 ? pv_block<2, 4>(st + ib, vbase, a.kv_stride, jend, out, a.out_stride)
+                  : pv_block_any(2, nc, st + ib, vbase, a.kv_stride, jend, out, a.out_stride);
+          break;
+        case 3:
+          nc == 4 ? pv_block<3, 4>(st + ib, vbase, a.kv_stride, jend, out, a.out_stride)
+                  : pv_block_any(3, nc, st + ib, vbase, a.kv_stride, jend, out, a.out_stride);
+          break;
+        default:
+          pv_block_any(4, nc, st + ib, vbase, a.kv_stride, jend, out, a.out_stride);
+      }
     }
   }
 }
