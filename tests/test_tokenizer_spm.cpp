@@ -10,7 +10,9 @@
 // plus ModelProto round trips and malformed tokenizer.model / GGUF vocabularies.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -165,6 +167,251 @@ Result<std::shared_ptr<const Tokenizer>> from_bytes(const test::Bytes& bytes) {
   auto g = io::GgufFile::parse(bytes.data(), bytes.size(), "tiny.gguf");
   if (!g.is_ok()) return g.status();
   return tok::tokenizer_from_gguf(**g);
+}
+
+// ---- the native GGUF encoder against the sentencepiece library ---------------------------------
+
+uint64_t next_random(uint64_t& state) {
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return state;
+}
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(char(cp));
+  } else if (cp < 0x800) {
+    out.push_back(char(0xC0 | (cp >> 6)));
+    out.push_back(char(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(char(0xE0 | (cp >> 12)));
+    out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(char(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(char(0xF0 | (cp >> 18)));
+    out.push_back(char(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(char(0x80 | (cp & 0x3F)));
+  }
+}
+
+std::string replace_all(std::string s, std::string_view from, std::string_view to) {
+  for (size_t i = s.find(from); i != std::string::npos; i = s.find(from, i + to.size()))
+    s.replace(i, from.size(), to);
+  return s;
+}
+
+const std::string kSpace = "\xE2\x96\x81";
+
+// Valid UTF-8 strings that stress a vocabulary's BPE: glued vocabulary pieces (as stored, and with
+// U+2581 written as spaces), corpus snippets cut at random characters, random code points from
+// many scripts (mostly not pieces: byte fallback / unknown runs), whitespace runs, U+2581 and
+// U+FFFD, and mixtures of these.
+std::vector<std::string> differential_inputs(const tok::SpmModel& m, size_t count, uint64_t seed) {
+  static const std::vector<std::string> corpus = [] {
+    const std::string all = slurp(golden("tokenizer_corpus.txt"));
+    const std::string sep = "\n__llmkit_tokenizer_case__\n";
+    std::vector<std::string> cases;
+    for (size_t p = all.find(sep); p != std::string::npos;) {
+      size_t next = all.find(sep, p + sep.size());
+      if (next == std::string::npos) break;
+      cases.push_back(all.substr(p + sep.size(), next - p - sep.size()));
+      p = next;
+    }
+    return cases;
+  }();
+  static const uint32_t kRanges[][2] = {
+      {0x20, 0x7E},        {0xA0, 0x24F},    {0x300, 0x36F},   {0x391, 0x3C9},   {0x400, 0x4FF},
+      {0x5D0, 0x5EA},      {0x600, 0x6FF},   {0x900, 0x97F},   {0xE00, 0xE5B},   {0x3040, 0x30FF},
+      {0x4E00, 0x9FFF},    {0xAC00, 0xD7A3}, {0xE000, 0xF8FF}, {0xFF01, 0xFF5E}, {0x1F300, 0x1FAFF},
+      {0x10000, 0x10FFFF}, {0x2580, 0x2582}, {0xFFFD, 0xFFFD}, {0x09, 0x0D},     {0x00, 0x00}};
+  uint64_t state = seed;
+  auto rnd = [&](uint64_t n) { return n == 0 ? 0 : next_random(state) % n; };
+  std::vector<int32_t> special;  // control, unknown, user-defined and unused pieces
+  for (size_t id = 0; id < m.vocab_size(); ++id) {
+    const tok::TokenAttr a = m.token_attr(int32_t(id));
+    if (a != tok::TokenAttr::kNormal && a != tok::TokenAttr::kByte) special.push_back(int32_t(id));
+  }
+  auto piece = [&] {
+    const bool sp = !special.empty() && rnd(4) == 0;
+    std::string p(m.token_text(sp ? special[rnd(special.size())] : int32_t(rnd(m.vocab_size()))));
+    if (tok::parse_byte_piece(p) >= 0) p = "\xC3\xA9";  // a byte token's text is not its byte
+    return rnd(2) ? replace_all(p, kSpace, " ") : p;
+  };
+  auto code_points = [&](size_t n) {
+    std::string out;
+    for (size_t i = 0; i < n; ++i) {
+      const auto& r = kRanges[rnd(std::size(kRanges))];
+      append_utf8(out, r[0] + uint32_t(rnd(r[1] - r[0] + 1)));
+    }
+    return out;
+  };
+  auto snippet = [&] {
+    const std::string& c = corpus[rnd(corpus.size())];
+    size_t b = rnd(c.size() + 1), e = b + rnd(c.size() - b + 1);
+    while (b > 0 && (uint8_t(c[b]) & 0xC0) == 0x80) --b;  // cut at character boundaries
+    while (e < c.size() && (uint8_t(c[e]) & 0xC0) == 0x80) ++e;
+    return c.substr(b, e - b);
+  };
+  static const char* const kSeparators[] = {"", "", " ", "  ", "\n", "\xE2\x96\x81", "\t", "-"};
+  std::vector<std::string> inputs;
+  for (size_t i = 0; i < count; ++i) {
+    std::string s;
+    const size_t parts = 1 + rnd(8);
+    for (size_t k = 0; k < parts; ++k) {
+      switch (i % 4 == 3 ? rnd(4) : i % 4) {
+        case 0:
+          s += piece();
+          break;
+        case 1:
+          s += snippet();
+          break;
+        case 2:
+          s += code_points(1 + rnd(6));
+          break;
+        default:
+          s += std::string(1 + rnd(5), " \n\t"[rnd(3)]);
+      }
+      s += kSeparators[rnd(std::size(kSeparators))];
+    }
+    inputs.push_back(std::move(s));
+  }
+  return inputs;
+}
+
+// Encodes INPUTS with M (a GGUF vocabulary, our encoder) and with the sentencepiece library
+// loaded from M.gguf_model_spec() (through SpmModel::from_model_proto, whose encode() is
+// sentencepiece's Encode); sentencepiece gets each segment as encode() hands it to the BPE:
+// spaces escaped, dummy prefix added (encode() of empty text is empty, prefix or not). Returns the
+// number of inputs whose ids differ.
+int differential(const tok::SpmModel& m, const std::vector<std::string>& inputs,
+                 const std::string& label) {
+  REQUIRE(m.from_gguf_vocab());
+  auto ref = tok::SpmModel::from_model_proto(tok::serialize_spm_model_proto(m.gguf_model_spec()),
+                                             label + " (sentencepiece)");
+  REQUIRE_MESSAGE(ref.is_ok(), ref.status().to_string());
+  int mismatches = 0;
+  size_t tokens = 0;
+  for (const std::string& s : inputs) {
+    std::vector<int32_t> native, library;
+    REQUIRE(m.encode(s, true, native).is_ok());
+    const std::string escaped =
+        (m.strips_leading_space() ? kSpace : "") + replace_all(s, " ", kSpace);
+    auto st = s.empty() ? Status::ok() : (*ref)->encode(escaped, true, library);
+    REQUIRE_MESSAGE(st.is_ok(), st.to_string());
+    tokens += native.size();
+    if (native != library && mismatches++ < 5) {
+      std::string n, l;
+      for (int32_t id : native) n += " " + std::to_string(id);
+      for (int32_t id : library) l += " " + std::to_string(id);
+      MESSAGE(label << ": '" << s << "'\n  native:" << n << "\n  sentencepiece:" << l);
+    }
+  }
+  MESSAGE(label << ": " << inputs.size() - size_t(mismatches) << "/" << inputs.size()
+                << " inputs encode as sentencepiece does (" << tokens << " tokens)");
+  return mismatches;
+}
+
+std::unique_ptr<tok::SpmModel> spm_from_gguf(const test::Bytes& bytes) {
+  auto g = io::GgufFile::parse(bytes.data(), bytes.size(), "synthetic.gguf");
+  REQUIRE(g.is_ok());
+  auto m = tok::SpmModel::from_gguf(**g);
+  REQUIRE_MESSAGE(m.is_ok(), m.status().to_string());
+  return std::move(*m);
+}
+
+std::unique_ptr<tok::SpmModel> spm_from_gguf_file(const std::string& path) {
+  auto g = io::GgufFile::open(path);
+  REQUIRE_MESSAGE(g.is_ok(), g.status().to_string());
+  auto m = tok::SpmModel::from_gguf(**g);
+  REQUIRE_MESSAGE(m.is_ok(), m.status().to_string());
+  return std::move(*m);
+}
+
+// A vocabulary over the alphabet a, b, c, ▁ (every string of 1..3 symbols plus longer random
+// ones) with few distinct scores (ties everywhere), unused pieces that must be split back,
+// user-defined pieces (matched longest-first and never merged, one spelled with a space so it can
+// never match), control and extra unknown-typed pieces (never merged into), optionally byte
+// tokens, and the dummy prefix on or off.
+test::Bytes synthetic_vocab(uint64_t seed, bool bytes, bool space_prefix) {
+  uint64_t state = seed;
+  auto rnd = [&](uint64_t n) { return next_random(state) % n; };
+  std::vector<std::string> tokens{"<unk>", "<s>", "</s>"};
+  std::vector<float> scores{0, 0, 0};
+  std::vector<int32_t> types{2, 3, 3};
+  if (bytes)
+    for (int b = 0; b < 256; ++b) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "<0x%02X>", b);
+      tokens.push_back(buf);
+      scores.push_back(0);
+      types.push_back(6);
+    }
+  const std::string alphabet[] = {"a", "b", "c", kSpace};
+  std::vector<std::string> pieces;
+  for (size_t len = 1; len <= 3; ++len) {
+    size_t total = 1;
+    for (size_t k = 0; k < len; ++k) total *= 4;
+    for (size_t x = 0; x < total; ++x) {
+      std::string p;
+      for (size_t k = 0, y = x; k < len; ++k, y /= 4) p += alphabet[y % 4];
+      pieces.push_back(p);
+    }
+  }
+  for (int i = 0; i < 40; ++i) {
+    std::string p;
+    for (size_t k = 0, len = 4 + rnd(4); k < len; ++k) p += alphabet[rnd(4)];
+    if (std::find(pieces.begin(), pieces.end(), p) == pieces.end()) pieces.push_back(p);
+  }
+  pieces.push_back("a b");
+  for (const std::string& p : pieces) {
+    tokens.push_back(p);
+    scores.push_back(-float(1 + rnd(4)));
+    const bool single = p.size() == 1 || p == kSpace;
+    const uint64_t r = single ? 100 : rnd(100);
+    types.push_back(p == "a b" ? 4 : r < 15 ? 5 : r < 23 ? 4 : r < 28 ? 3 : r < 31 ? 2 : 1);
+  }
+  test::GgufBuilder b;
+  b.kv_str("general.architecture", "llama");
+  b.kv_str("tokenizer.ggml.model", "llama");
+  b.kv_arr_str("tokenizer.ggml.tokens", tokens);
+  b.kv_arr_f32("tokenizer.ggml.scores", scores);
+  b.kv_arr_i32("tokenizer.ggml.token_type", types);
+  b.kv_bool("tokenizer.ggml.add_space_prefix", space_prefix);
+  return b.build();
+}
+
+// Random strings over synthetic_vocab's alphabet plus spaces, newlines and characters that are
+// not pieces; every other one repeats a few chunks in different contexts, so that one piece is
+// reached through different merge orders within an input.
+std::vector<std::string> alphabet_inputs(size_t count, uint64_t seed) {
+  static const char* const kChars[] = {"a", "b", "c", " ", "\xE2\x96\x81", "d", "\xC3\xA9", "\n"};
+  static const int kWeights[] = {8, 8, 8, 4, 3, 1, 1, 1};
+  uint64_t state = seed;
+  auto rnd = [&](uint64_t n) { return next_random(state) % n; };
+  auto chars = [&](size_t len) {
+    std::string s;
+    for (size_t k = 0; k < len; ++k) {
+      int w = int(rnd(34));
+      size_t c = 0;
+      while (w >= kWeights[c]) w -= kWeights[c++];
+      s += kChars[c];
+    }
+    return s;
+  };
+  std::vector<std::string> inputs;
+  for (size_t i = 0; i < count; ++i) {
+    if (i % 2 == 0) {
+      inputs.push_back(chars(rnd(25)));
+      continue;
+    }
+    const std::string chunks[] = {chars(2 + rnd(4)), chars(2 + rnd(4))};
+    std::string s;
+    for (size_t k = 0, n = 2 + rnd(5); k < n; ++k) s += chars(rnd(3)) + chunks[rnd(2)];
+    inputs.push_back(std::move(s));
+  }
+  return inputs;
 }
 
 }  // namespace
@@ -493,6 +740,67 @@ TEST_SUITE("tokenizer_spm") {
     }
   }
 
+  // The GGUF encoder is our own BPE; sentencepiece's BPE on the equivalent ModelProto is the
+  // reference it must equal (what the GGUF path used before, at ~8x the memory).
+  TEST_CASE("GGUF SentencePiece encoder == sentencepiece on the equivalent ModelProto") {
+    for (uint64_t seed = 1; seed <= 12; ++seed) {
+      const bool bytes = seed % 2 == 0, prefix = seed % 3 != 0;
+      auto m = spm_from_gguf(synthetic_vocab(seed * 0x9E3779B97F4A7C15ull, bytes, prefix));
+      CHECK(differential(*m, alphabet_inputs(500, seed),
+                         "synthetic #" + std::to_string(seed) + (bytes ? " bytes" : " no bytes") +
+                             (prefix ? " prefix" : "")) == 0);
+    }
+    if (!test::have_fixtures()) return;
+    const char* const vocabs[] = {"vocab/ggml-vocab-llama-spm.gguf", "vocab/ggml-vocab-phi-3.gguf",
+                                  "vocab/more/ggml-vocab-baichuan.gguf", "models/stories260K.gguf",
+                                  "models/TinyStories-656K-Q8_0.gguf"};
+    uint64_t seed = 0x1234;
+    for (const char* rel : vocabs) {
+      auto m = spm_from_gguf_file(test::fixture(rel));
+      CHECK(differential(*m, differential_inputs(*m, 300, ++seed), rel) == 0);
+    }
+  }
+
+  // Where sentencepiece has no answer: a lone character spelled like a control piece ends the
+  // merging unmerged, and sentencepiece fails the call ("all normalized characters are not
+  // consumed"). The native encoder treats it as any unknown symbol: bytes, or the unknown id.
+  TEST_CASE("GGUF SentencePiece: a lone character spelled like a control piece is unknown") {
+    for (bool bytes : {true, false}) {
+      TinyVocab v;
+      if (!bytes) {
+        v.tokens.erase(v.tokens.begin() + 3, v.tokens.begin() + 259);
+        v.scores.erase(v.scores.begin() + 3, v.scores.begin() + 259);
+        v.types.erase(v.types.begin() + 3, v.types.begin() + 259);
+      }
+      v.tokens.push_back("x");
+      v.scores.push_back(0);
+      v.types.push_back(3);
+      auto m = spm_from_gguf(v.gguf());
+      std::vector<int32_t> ids;
+      REQUIRE(m->encode("ax", true, ids).is_ok());
+      const int32_t a = m->find_token(
+          "\xE2\x96\x81"
+          "a");
+      if (bytes)
+        CHECK(ids == std::vector<int32_t>{a, 3 + 'x'});
+      else
+        CHECK(ids == std::vector<int32_t>{a, 0});
+    }
+  }
+
+  TEST_CASE("GGUF SentencePiece: byte tokens must be all 256, spelled <0xNN>") {
+    auto err = [](TinyVocab t) {
+      auto r = from_bytes(t.gguf());
+      REQUIRE_FALSE(r.is_ok());
+      return r.status().message();
+    };
+    TinyVocab partial;
+    partial.types[3 + 0x41] = 1;  // <0x41> a normal piece: 255 byte tokens
+    CHECK(err(partial).find("byte fallback needs all 256") != std::string::npos);
+    TinyVocab lower;
+    lower.tokens[3 + 0x0A] = "<0x0a>";  // sentencepiece accepts upper-case hex only
+    CHECK(err(lower).find("<0xNN>") != std::string::npos);
+  }
 }  // TEST_SUITE
 
 TEST_SUITE("bigmodel") {
@@ -509,6 +817,11 @@ TEST_SUITE("bigmodel") {
     CHECK((*tok)->add_bos_by_default());
     CHECK((*tok)->is_end_of_generation((*tok)->token_id("<end_of_turn>")));
     CHECK(run_goldens(**tok, golden("tokenizer_goldens_gemma3_gguf.json")) == 0);
+
+    {
+      auto m = spm_from_gguf_file(path);
+      CHECK(differential(*m, differential_inputs(*m, 400, 0xC0FFEE), "gemma-3-270m") == 0);
+    }
 
     // Invalid UTF-8 as llama.cpp handles it on this vocabulary (no dummy prefix).
     auto j = nlohmann::json::parse(slurp(golden("tokenizer_goldens_spm_bytes.json")));
@@ -554,8 +867,13 @@ TEST_SUITE("tokenizer_wpm") {
   TEST_CASE("WordPiece: lowercase, accents, punctuation and CJK split, longest pieces, [UNK]") {
     // ids: 4 ▁hello, 5 ▁hell, 6 o, 7 ▁world, 8 ▁!, 9 ▁cafe, 10 ▁中, 11 ▁文, 12 ▁a, 13 b
     auto t = from_bytes(wpm_gguf({"\xE2\x96\x81hello", "\xE2\x96\x81hell", "o", "\xE2\x96\x81world",
-                                  "\xE2\x96\x81!", "\xE2\x96\x81" "cafe", "\xE2\x96\x81\xE4\xB8\xAD",
-                                  "\xE2\x96\x81\xE6\x96\x87", "\xE2\x96\x81" "a", "b"}));
+                                  "\xE2\x96\x81!",
+                                  "\xE2\x96\x81"
+                                  "cafe",
+                                  "\xE2\x96\x81\xE4\xB8\xAD", "\xE2\x96\x81\xE6\x96\x87",
+                                  "\xE2\x96\x81"
+                                  "a",
+                                  "b"}));
     REQUIRE_MESSAGE(t.is_ok(), t.status().to_string());
     const Tokenizer& tok = **t;
     auto enc = [&](std::string_view s, bool special = false) {
@@ -566,11 +884,12 @@ TEST_SUITE("tokenizer_wpm") {
       return *r;
     };
     CHECK(enc("Hello World!") == std::vector<int32_t>{4, 7, 8});
-    CHECK(enc("hello") == std::vector<int32_t>{4});             // longest piece, not ▁hell + o
-    CHECK(enc("Caf\xC3\xA9") == std::vector<int32_t>{9});         // é -> e + U+0301, mark dropped
-    CHECK(enc("\xE4\xB8\xAD\xE6\x96\x87") == std::vector<int32_t>{10, 11});  // each ideograph a word
-    CHECK(enc("abb") == std::vector<int32_t>{12, 13, 13});      // continuation pieces have no ▁
-    CHECK(enc("abc") == std::vector<int32_t>{1});                // an unmatched position: [UNK]
+    CHECK(enc("hello") == std::vector<int32_t>{4});        // longest piece, not ▁hell + o
+    CHECK(enc("Caf\xC3\xA9") == std::vector<int32_t>{9});  // é -> e + U+0301, mark dropped
+    CHECK(enc("\xE4\xB8\xAD\xE6\x96\x87") ==
+          std::vector<int32_t>{10, 11});                    // each ideograph a word
+    CHECK(enc("abb") == std::vector<int32_t>{12, 13, 13});  // continuation pieces have no ▁
+    CHECK(enc("abc") == std::vector<int32_t>{1});           // an unmatched position: [UNK]
     CHECK(enc(" \t\n").empty());
     CHECK(enc("hello", true) == std::vector<int32_t>{2, 4, 3});  // [CLS] ... [SEP]
     const std::vector<int32_t> ids = {4, 7, 8};
@@ -580,7 +899,10 @@ TEST_SUITE("tokenizer_wpm") {
   }
 
   TEST_CASE("WordPiece: malformed vocabularies are clear errors") {
-    auto dup = from_bytes(wpm_gguf({"\xE2\x96\x81" "a", "b"}, /*dup=*/true));
+    auto dup = from_bytes(wpm_gguf({"\xE2\x96\x81"
+                                    "a",
+                                    "b"},
+                                   /*dup=*/true));
     REQUIRE_FALSE(dup.is_ok());
     CHECK(dup.status().code() == StatusCode::kCorruptFile);
     CHECK(dup.status().message().find("duplicates token") != std::string::npos);

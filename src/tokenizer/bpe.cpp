@@ -17,8 +17,6 @@ constexpr size_t kMaxMerges = size_t(1) << 24;
 constexpr size_t kMaxCachedWordBytes = 256;
 constexpr size_t kSmallWord = 48;  // up to this many symbols: linear scan instead of a heap
 
-const std::string kEmpty;
-
 std::string byte_token_name(unsigned b) {
   char buf[8];
   snprintf(buf, sizeof(buf), "<0x%02X>", b);
@@ -518,8 +516,8 @@ std::string BpeModel::token_bytes(int32_t id, bool render_special) const {
   return decoded_[size_t(id)];
 }
 
-const std::string& BpeModel::token_text(int32_t id) const {
-  if (id < 0 || size_t(id) >= tokens_.size()) return kEmpty;
+std::string_view BpeModel::token_text(int32_t id) const {
+  if (id < 0 || size_t(id) >= tokens_.size()) return {};
   return tokens_[size_t(id)];
 }
 
@@ -537,6 +535,19 @@ int32_t BpeModel::find_token(std::string_view piece) const {
 
 void fill_end_of_generation(const std::vector<std::string>& tokens,
                             const std::vector<TokenAttr>& attrs, SpecialIds& special) {
+  fill_end_of_generation(
+      [&](std::string_view piece) -> int32_t {
+        for (size_t i = 0; i < tokens.size(); ++i)
+          if ((attrs[i] == TokenAttr::kControl || attrs[i] == TokenAttr::kUserDefined) &&
+              tokens[i] == piece)
+            return int32_t(i);
+        return -1;
+      },
+      special);
+}
+
+void fill_end_of_generation(const std::function<int32_t(std::string_view)>& lookup,
+                            SpecialIds& special) {
   // Pieces llama.cpp also treats as end-of-turn / end-of-generation markers.
   static const char* const kEot[] = {"<|eot_id|>",
                                      "<|im_end|>",
@@ -549,13 +560,6 @@ void fill_end_of_generation(const std::vector<std::string>& tokens,
                                      "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
   static const char* const kEog[] = {"<|eom_id|>",      "<|return|>", "<|call|>",
                                      "<|end_of_text|>", "</s>",       "<|end_of_turn|>"};
-  auto lookup = [&](std::string_view piece) -> int32_t {
-    for (size_t i = 0; i < tokens.size(); ++i)
-      if ((attrs[i] == TokenAttr::kControl || attrs[i] == TokenAttr::kUserDefined) &&
-          tokens[i] == piece)
-        return int32_t(i);
-    return -1;
-  };
   std::vector<int32_t> ids;
   if (special.eos >= 0) ids.push_back(special.eos);
   for (const char* p : kEot) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -66,7 +67,7 @@ class BpeModel final : public TokenizerModel {
   std::string token_bytes(int32_t id, bool render_special) const override;
   bool strips_leading_space() const override { return strips_leading_space_; }
   size_t vocab_size() const override { return tokens_.size(); }
-  const std::string& token_text(int32_t id) const override;
+  std::string_view token_text(int32_t id) const override;
   TokenAttr token_attr(int32_t id) const override;
   int32_t find_token(std::string_view piece) const override;
   std::string kind() const override { return byte_level_ ? "bpe" : "spm-bpe"; }
@@ -130,6 +131,10 @@ Result<std::unique_ptr<TokenizerModel>> make_bpe_from_gguf(const io::GgufFile& g
 // and from well-known end-of-turn pieces among control / user-defined tokens.
 void fill_end_of_generation(const std::vector<std::string>& tokens,
                             const std::vector<TokenAttr>& attrs, SpecialIds& special);
+// The same over a vocabulary held elsewhere: LOOKUP(piece) is the id of the control or user-defined
+// token spelled PIECE (the lowest such id), or -1.
+void fill_end_of_generation(const std::function<int32_t(std::string_view)>& lookup,
+                            SpecialIds& special);
 
 // GGUF vocabularies (BPE and WordPiece): tokenizer.ggml.token_type as TokenAttr for N tokens
 // (all kNormal when the key is absent; a wrong length or type is a CorruptFile error naming FILE),

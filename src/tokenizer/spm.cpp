@@ -2,8 +2,11 @@
 
 #include <sentencepiece_processor.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "io/mapped_file.hpp"
 #include "io/utf8.hpp"
@@ -65,14 +68,56 @@ Status apply_tokenizer_config(std::string_view json, const std::string& name, Sp
   return Status::ok();
 }
 
+// 64-bit hash of a piece's bytes for the lookup table: 8-byte words folded in with a
+// multiply-xorshift, then a final avalanche so both the low bits (slot) and the top bits (tag)
+// are usable.
+uint64_t hash_piece(std::string_view s) {
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t(s.size()) * 0xC2B2AE3D27D4EB4Full);
+  const char* p = s.data();
+  size_t n = s.size();
+  while (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+    h ^= h >> 32;
+    p += 8;
+    n -= 8;
+  }
+  if (n > 0) {
+    uint64_t w = 0;
+    std::memcpy(&w, p, n);
+    h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+  }
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDull;
+  h ^= h >> 33;
+  return h;
+}
+
+// Slots for N pieces: a power of two at least twice N (load factor <= 0.5).
+size_t table_size(size_t n) {
+  size_t size = 16;
+  while (size < 2 * n) size *= 2;
+  return size;
+}
+
+constexpr uint32_t kIdMask = 0x00FFFFFFu;  // ids < kMaxSpmPieces = 2^24
+uint32_t slot_tag(uint64_t h) { return 0x80000000u | (uint32_t(h >> 57) << 24); }
+
+// Piece types sentencepiece's BPE merges into (its `pieces_`; control, unknown and byte pieces are
+// reserved and never produced by a merge).
+bool mergeable(SpmPieceType t) {
+  return t == SpmPieceType::kNormal || t == SpmPieceType::kUserDefined ||
+         t == SpmPieceType::kUnused;
+}
+
 }  // namespace
 
-SpmModel::SpmModel() : sp_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {
-  byte_ids_.fill(-1);
-}
+SpmModel::SpmModel() { byte_ids_.fill(-1); }
 SpmModel::~SpmModel() = default;
 
 Status SpmModel::init_processor(std::string_view serialized, const std::string& name) {
+  sp_ = std::make_unique<sentencepiece::SentencePieceProcessor>();
   try {
     auto st = sp_->LoadFromSerializedProto(serialized);
     if (!st.ok())
@@ -81,21 +126,48 @@ Status SpmModel::init_processor(std::string_view serialized, const std::string& 
   } catch (const std::exception& e) {
     return Status(StatusCode::kCorruptFile, name + ": sentencepiece: " + std::string(e.what()));
   }
-  if (size_t(sp_->GetPieceSize()) != text_.size())
+  if (size_t(sp_->GetPieceSize()) != vocab_size())
     return Status(StatusCode::kInternal, name + ": sentencepiece reports " +
                                              std::to_string(sp_->GetPieceSize()) +
-                                             " pieces, expected " + std::to_string(text_.size()));
+                                             " pieces, expected " + std::to_string(vocab_size()));
   return Status::ok();
 }
 
-void SpmModel::build_lookup() {
-  piece_to_id_.reserve(text_.size() * 2);
-  for (size_t i = 0; i < text_.size(); ++i) {
-    piece_to_id_.emplace(text_[i], int32_t(i));
-    if (attrs_[i] == TokenAttr::kByte) {
-      int b = parse_byte_piece(text_[i]);
-      if (b >= 0 && byte_ids_[size_t(b)] < 0) byte_ids_[size_t(b)] = int32_t(i);
-    }
+void SpmModel::add_text(std::string_view piece) {
+  if (offsets_.empty()) offsets_.push_back(0);
+  text_.append(piece);
+  offsets_.push_back(uint32_t(text_.size()));
+}
+
+size_t SpmModel::slot_of(std::string_view piece) const {
+  const uint64_t h = hash_piece(piece);
+  const uint32_t tag = slot_tag(h);
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = size_t(h) & mask;; i = (i + 1) & mask) {
+    const uint32_t s = slots_[i];
+    if (s == 0 || ((s & ~kIdMask) == tag && text(s & kIdMask) == piece)) return i;
+  }
+}
+
+int32_t SpmModel::index_piece(int32_t id) {
+  const std::string_view piece = text(size_t(id));
+  const size_t i = slot_of(piece);
+  if (slots_[i] != 0) return int32_t(slots_[i] & kIdMask);
+  slots_[i] = slot_tag(hash_piece(piece)) | uint32_t(id);
+  return -1;
+}
+
+int32_t SpmModel::find_token(std::string_view piece) const {
+  if (slots_.empty()) return -1;
+  const uint32_t s = slots_[slot_of(piece)];
+  return s == 0 ? -1 : int32_t(s & kIdMask);
+}
+
+void SpmModel::build_byte_ids() {
+  for (size_t i = 0; i < attrs_.size(); ++i) {
+    if (TokenAttr(attrs_[i]) != TokenAttr::kByte) continue;
+    int b = parse_byte_piece(text(i));
+    if (b >= 0 && byte_ids_[size_t(b)] < 0) byte_ids_[size_t(b)] = int32_t(i);
   }
 }
 
@@ -109,27 +181,38 @@ Result<std::unique_ptr<SpmModel>> SpmModel::from_model_proto(std::string_view by
       return Status(StatusCode::kCorruptFile,
                     name + ": token " + std::to_string(i) + " has a non-finite score");
   bool has_bytes = false;
-  for (const SpmPiece& p : spec.pieces) has_bytes |= p.type == SpmPieceType::kByte;
+  size_t total = 0;
+  for (const SpmPiece& p : spec.pieces) {
+    has_bytes |= p.type == SpmPieceType::kByte;
+    total += p.piece.size();
+  }
   if (has_bytes && !spec.byte_fallback)
     return Status(StatusCode::kCorruptFile,
                   name + ": byte pieces (<0xNN>) present but trainer_spec.byte_fallback is false");
+  if (total > UINT32_MAX)
+    return Status(StatusCode::kCorruptFile, name + ": more than 4 GiB of piece text");
 
   std::unique_ptr<SpmModel> m(new SpmModel());
   m->name_ = name;
   m->model_type_ = spec.model_type;
   m->gguf_mode_ = false;
   m->strips_leading_space_ = spec.add_dummy_prefix && !spec.treat_whitespace_as_suffix;
-  m->text_.reserve(spec.pieces.size());
-  m->attrs_.reserve(spec.pieces.size());
+  const size_t n = spec.pieces.size();
+  m->text_.reserve(total);
+  m->offsets_.reserve(n + 1);
+  m->attrs_.reserve(n);
+  m->types_.reserve(n);
   for (const SpmPiece& p : spec.pieces) {
-    m->text_.push_back(p.piece);
-    m->attrs_.push_back(TokenAttr(int32_t(p.type)));
+    m->add_text(p.piece);
+    m->attrs_.push_back(uint8_t(p.type));
+    m->types_.push_back(uint8_t(p.type));
   }
+  m->slots_.assign(table_size(n), 0);
+  for (size_t i = 0; i < n; ++i) m->index_piece(int32_t(i));  // validated: no duplicates
+  m->build_byte_ids();
   LLMKIT_RETURN_IF_ERROR(m->init_processor(bytes, name));
-  m->build_lookup();
 
-  const int32_t n = int32_t(m->text_.size());
-  auto in_range = [n](int32_t id) { return id >= 0 && id < n ? id : -1; };
+  auto in_range = [n](int32_t id) { return id >= 0 && size_t(id) < n ? id : -1; };
   SpecialIds& sp = m->special_;
   sp.bos = in_range(spec.bos_id);
   sp.eos = in_range(spec.eos_id);
@@ -142,17 +225,25 @@ Result<std::unique_ptr<SpmModel>> SpmModel::from_model_proto(std::string_view by
   LLMKIT_RETURN_IF_ERROR(apply_tokenizer_config(config_json, name, sp));
   if (sp.bos < 0) sp.add_bos = false;
   if (sp.eos < 0) sp.add_eos = false;
-  fill_end_of_generation(m->text_, m->attrs_, sp);
+  const SpmModel& model = *m;
+  fill_end_of_generation(
+      [&model](std::string_view piece) -> int32_t {
+        const int32_t id = model.find_token(piece);
+        const TokenAttr a = model.token_attr(id);
+        return a == TokenAttr::kControl || a == TokenAttr::kUserDefined ? id : -1;
+      },
+      sp);
 
   // Control and unknown pieces are recognised in input text only with parse_special;
   // user-defined pieces are matched by sentencepiece itself, as the reference does.
-  for (size_t i = 0; i < m->text_.size(); ++i) {
-    if (m->attrs_[i] != TokenAttr::kControl && m->attrs_[i] != TokenAttr::kUnknown) continue;
-    AddedToken a;
-    a.id = int32_t(i);
-    a.content = m->text_[i];
-    a.special = true;
-    m->added_.push_back(std::move(a));
+  for (size_t i = 0; i < n; ++i) {
+    const TokenAttr a = TokenAttr(m->attrs_[i]);
+    if (a != TokenAttr::kControl && a != TokenAttr::kUnknown) continue;
+    AddedToken t;
+    t.id = int32_t(i);
+    t.content = std::string(m->text(i));
+    t.special = true;
+    m->added_.push_back(std::move(t));
   }
   return m;
 }
@@ -193,6 +284,11 @@ Result<std::unique_ptr<SpmModel>> SpmModel::from_gguf(const io::GgufFile& g) {
                       "token (" +
                       std::to_string(n) + "), got " +
                       std::to_string(tt->is_array() ? tt->array_size() : 0) + " entries");
+  size_t total = 0;
+  for (const std::string& s : tok->arr_str) total += s.size();
+  if (total > UINT32_MAX)
+    return Status(StatusCode::kCorruptFile,
+                  file + ": tokenizer.ggml.tokens holds more than 4 GiB of text");
 
   auto id_key = [&](const char* key, int32_t dflt) -> int32_t {
     const io::GgufValue* v = g.find(key);
@@ -206,20 +302,18 @@ Result<std::unique_ptr<SpmModel>> SpmModel::from_gguf(const io::GgufFile& g) {
   m->name_ = file;
   m->gguf_mode_ = true;
   m->model_type_ = SpmModelType::kBpe;
-  m->text_ = tok->arr_str;
-  m->attrs_.assign(n, TokenAttr::kNormal);
-  SpmModelSpec spec;
-  spec.model_type = SpmModelType::kBpe;
-  spec.pieces.resize(n);
+  m->text_.reserve(total);
+  m->offsets_.reserve(n + 1);
+  for (const std::string& s : tok->arr_str) m->add_text(s);
+  m->attrs_.assign(n, uint8_t(TokenAttr::kNormal));
+  m->scores_.assign(n, 0.0f);
   for (size_t i = 0; i < n; ++i) {
-    SpmPiece& p = spec.pieces[i];
-    p.piece = m->text_[i];
     if (sc) {
       double s = sc->arr_float[i];
       if (!std::isfinite(s))
         return Status(StatusCode::kCorruptFile,
                       file + ": tokenizer.ggml.scores[" + std::to_string(i) + "] is not finite");
-      p.score = float(s);
+      m->scores_[i] = float(s);
     }
     if (tt) {
       int64_t v = tt->arr_int[i];
@@ -227,7 +321,7 @@ Result<std::unique_ptr<SpmModel>> SpmModel::from_gguf(const io::GgufFile& g) {
         return Status(StatusCode::kCorruptFile, file + ": tokenizer.ggml.token_type[" +
                                                     std::to_string(i) + "] = " + std::to_string(v) +
                                                     " is not 0..6");
-      m->attrs_[i] = v == 0 ? TokenAttr::kNormal : TokenAttr(int32_t(v));
+      m->attrs_[i] = uint8_t(v == 0 ? TokenAttr::kNormal : TokenAttr(int32_t(v)));
     }
   }
 
@@ -238,8 +332,8 @@ Result<std::unique_ptr<SpmModel>> SpmModel::from_gguf(const io::GgufFile& g) {
   {
     static const char* const kReserved[] = {"<unk>", "<s>", "</s>"};
     for (size_t i = 0; i < 3 && i < n; ++i)
-      if (m->attrs_[i] == TokenAttr::kUserDefined && m->text_[i] == kReserved[i])
-        m->attrs_[i] = TokenAttr::kControl;
+      if (TokenAttr(m->attrs_[i]) == TokenAttr::kUserDefined && m->text(i) == kReserved[i])
+        m->attrs_[i] = uint8_t(TokenAttr::kControl);
   }
 
   SpecialIds& sp = m->special_;
@@ -257,73 +351,233 @@ Result<std::unique_ptr<SpmModel>> SpmModel::from_gguf(const io::GgufFile& g) {
   m->add_space_prefix_ = g.get_bool("tokenizer.ggml.add_space_prefix").value_or(true);
   m->strips_leading_space_ = m->add_space_prefix_;
 
-  // sentencepiece needs exactly one unknown piece: the file's unknown id (whatever its type, e.g.
+  // The BPE needs exactly one unknown piece: the file's unknown id (whatever its type, e.g.
   // Gemma's <unk> is a control token), else the first unknown-typed token. Other unknown-typed
   // tokens (Phi-3's [PAD...]) become control pieces — never produced by merging, like llama.cpp.
   int32_t unk = sp.unk;
   if (unk < 0)
     for (size_t i = 0; i < n && unk < 0; ++i)
-      if (m->attrs_[i] == TokenAttr::kUnknown) unk = int32_t(i);
+      if (TokenAttr(m->attrs_[i]) == TokenAttr::kUnknown) unk = int32_t(i);
   if (unk < 0)
     return Status(StatusCode::kUnsupported,
                   file + ": the SentencePiece vocabulary has no unknown token");
   sp.unk = unk;
-  bool has_bytes = false;
+  m->types_.resize(n);
+  size_t n_bytes = 0;
   for (size_t i = 0; i < n; ++i) {
-    SpmPieceType t = SpmPieceType(int32_t(m->attrs_[i]));
+    SpmPieceType t = SpmPieceType(m->attrs_[i]);
     if (int32_t(i) == unk)
       t = SpmPieceType::kUnknown;
     else if (t == SpmPieceType::kUnknown)
       t = SpmPieceType::kControl;
-    spec.pieces[i].type = t;
-    has_bytes |= t == SpmPieceType::kByte;
+    m->types_[i] = uint8_t(t);
+    n_bytes += t == SpmPieceType::kByte;
   }
-  LLMKIT_RETURN_IF_ERROR(validate_spm_pieces(spec.pieces, file + ": tokenizer.ggml.tokens"));
-  spec.byte_fallback = has_bytes;
-  spec.unk_id = unk;
-  spec.bos_id = sp.bos;
-  spec.eos_id = sp.eos == sp.bos ? -1 : sp.eos;
-  spec.pad_id = (sp.pad == sp.bos || sp.pad == sp.eos || sp.pad == unk) ? -1 : sp.pad;
-  if (spec.bos_id == unk) spec.bos_id = -1;
-  if (spec.eos_id == unk) spec.eos_id = -1;
-  spec.normalizer_name = "identity";
-  spec.add_dummy_prefix = false;  // prepended per segment in encode(), as llama.cpp does
-  spec.remove_extra_whitespaces = false;
-  spec.escape_whitespaces = true;
-  // The facade handles BOS/EOS/PAD itself; sentencepiece only needs ids that point at control
-  // pieces (a normal piece used as BOS would otherwise confuse it), so drop the others.
-  for (int32_t* id : {&spec.bos_id, &spec.eos_id, &spec.pad_id})
-    if (*id >= 0 && spec.pieces[size_t(*id)].type != SpmPieceType::kControl) *id = -1;
-
-  const std::string serialized = serialize_spm_model_proto(spec);
-  spec.pieces.clear();
-  spec.pieces.shrink_to_fit();
-  LLMKIT_RETURN_IF_ERROR(m->init_processor(serialized, file));
-  m->build_lookup();
-  fill_end_of_generation(m->text_, m->attrs_, sp);
+  if (n <= kMaxSpmPieces) m->slots_.assign(table_size(n), 0);
+  SpmModel& mm = *m;
+  LLMKIT_RETURN_IF_ERROR(validate_spm_vocab(
+      n, [&mm](size_t i) { return mm.text(i); }, [&mm](size_t i) { return mm.piece_type(i); },
+      [&mm](size_t i) -> int64_t { return mm.index_piece(int32_t(i)); },
+      file + ": tokenizer.ggml.tokens"));
+  // Byte fallback resegments unknown symbols into all of their bytes, so it needs every byte
+  // (sentencepiece refuses the model otherwise).
+  if (n_bytes != 0 && n_bytes != 256)
+    return Status(StatusCode::kCorruptFile,
+                  file + ": tokenizer.ggml.tokens has " + std::to_string(n_bytes) +
+                      " byte tokens (<0xNN>); byte fallback needs all 256");
+  m->byte_fallback_ = n_bytes == 256;
+  m->build_byte_ids();
+  for (size_t i = 0; i < n; ++i) {
+    const SpmPieceType t = m->piece_type(i);
+    if (!mergeable(t)) continue;
+    m->max_merge_len_ = std::max(m->max_merge_len_, m->text(i).size());
+    if (t == SpmPieceType::kUserDefined) {
+      m->user_defined_.push_back(int32_t(i));
+      m->user_defined_first_[uint8_t(m->text(i)[0])] = true;
+    }
+  }
+  std::sort(m->user_defined_.begin(), m->user_defined_.end(),
+            [&mm](int32_t a, int32_t b) { return mm.text(size_t(a)) < mm.text(size_t(b)); });
+  fill_end_of_generation(
+      [&mm](std::string_view piece) -> int32_t {
+        const int32_t id = mm.find_token(piece);
+        const TokenAttr a = mm.token_attr(id);
+        return a == TokenAttr::kControl || a == TokenAttr::kUserDefined ? id : -1;
+      },
+      sp);
 
   // llama.cpp matches control/unknown tokens only with parse_special and user-defined tokens
   // always.
   for (size_t i = 0; i < n; ++i) {
-    TokenAttr a = m->attrs_[i];
+    const TokenAttr a = TokenAttr(m->attrs_[i]);
     if (a != TokenAttr::kControl && a != TokenAttr::kUnknown && a != TokenAttr::kUserDefined)
       continue;
     AddedToken t;
     t.id = int32_t(i);
-    t.content = m->text_[i];
+    t.content = std::string(m->text(i));
     t.special = a != TokenAttr::kUserDefined;
     if (!t.special && t.content.find(' ') != std::string::npos) {
       AddedToken escaped = t;
       escaped.content = replace_all(t.content, " ", kSpace);
-      if (m->piece_to_id_.count(escaped.content) == 0) m->added_.push_back(std::move(escaped));
+      if (m->find_token(escaped.content) < 0) m->added_.push_back(std::move(escaped));
     }
     m->added_.push_back(std::move(t));
   }
   return m;
 }
 
+SpmModelSpec SpmModel::gguf_model_spec() const {
+  SpmModelSpec spec;
+  if (!gguf_mode_) return spec;
+  const size_t n = vocab_size();
+  spec.model_type = SpmModelType::kBpe;
+  spec.pieces.resize(n);
+  for (size_t i = 0; i < n; ++i)
+    spec.pieces[i] = SpmPiece{std::string(text(i)), scores_[i], piece_type(i)};
+  spec.byte_fallback = byte_fallback_;
+  const SpecialIds& sp = special_;
+  const int32_t unk = sp.unk;
+  spec.unk_id = unk;
+  spec.bos_id = sp.bos;
+  spec.eos_id = sp.eos == sp.bos ? -1 : sp.eos;
+  spec.pad_id = (sp.pad == sp.bos || sp.pad == sp.eos || sp.pad == unk) ? -1 : sp.pad;
+  if (spec.bos_id == unk) spec.bos_id = -1;
+  if (spec.eos_id == unk) spec.eos_id = -1;
+  // sentencepiece only needs ids that point at control pieces (a normal piece used as BOS would
+  // otherwise confuse it); encode() adds no BOS/EOS itself.
+  for (int32_t* id : {&spec.bos_id, &spec.eos_id, &spec.pad_id})
+    if (*id >= 0 && spec.pieces[size_t(*id)].type != SpmPieceType::kControl) *id = -1;
+  spec.normalizer_name = "identity";
+  spec.add_dummy_prefix = false;  // prepended per segment in encode(), as llama.cpp does
+  spec.remove_extra_whitespaces = false;
+  spec.escape_whitespaces = true;
+  return spec;
+}
+
+size_t SpmModel::match_user_defined(std::string_view s) const {
+  // user_defined_ is sorted by text; [lo, hi) holds the pieces that start with s[0, k).
+  size_t lo = 0, hi = user_defined_.size(), best = 0;
+  for (size_t k = 0; k < s.size() && lo < hi; ++k) {
+    if (text(size_t(user_defined_[lo])).size() == k) ++lo;  // the piece s[0, k) itself
+    const unsigned char c = uint8_t(s[k]);
+    auto byte_at = [&](int32_t id) { return uint8_t(text(size_t(id))[k]); };
+    auto first = std::partition_point(user_defined_.begin() + std::ptrdiff_t(lo),
+                                      user_defined_.begin() + std::ptrdiff_t(hi),
+                                      [&](int32_t id) { return byte_at(id) < c; });
+    auto last = std::partition_point(first, user_defined_.begin() + std::ptrdiff_t(hi),
+                                     [&](int32_t id) { return byte_at(id) == c; });
+    lo = size_t(first - user_defined_.begin());
+    hi = size_t(last - user_defined_.begin());
+    if (lo < hi && text(size_t(user_defined_[lo])).size() == k + 1) best = k + 1;
+  }
+  return best;
+}
+
+Status SpmModel::encode_run_native(std::string_view run, std::vector<int32_t>& out) const {
+  if (run.size() >= size_t(INT32_MAX))
+    return Status(StatusCode::kInvalidArgument, name_ + ": text segment longer than 2 GiB");
+  struct Symbol {
+    uint32_t start, len;  // len 0: merged into its left neighbour
+    int32_t prev, next;   // -1 at the ends
+    int32_t id;           // the piece, once merged (-1: a character or user-defined piece)
+    bool frozen;          // a user-defined piece: never merged
+  };
+  struct Pair {
+    float score;
+    int32_t left, right, id;
+    uint32_t len;
+  };
+  const auto* u = reinterpret_cast<const unsigned char*>(run.data());
+  std::vector<Symbol> sym;
+  sym.reserve(run.size());
+  for (size_t pos = 0; pos < run.size();) {
+    size_t len = user_defined_first_[u[pos]] ? match_user_defined(run.substr(pos)) : 0;
+    const bool frozen = len > 0;
+    if (!frozen) len = std::min(llama_cpp_char_len(u[pos]), run.size() - pos);
+    const int32_t i = int32_t(sym.size());
+    sym.push_back({uint32_t(pos), uint32_t(len), i - 1, i + 1, -1, frozen});
+    pos += len;
+  }
+  sym.back().next = -1;
+
+  // A max-heap: the highest score first, then the leftmost.
+  auto lower = [](const Pair& a, const Pair& b) {
+    return a.score < b.score || (a.score == b.score && a.left > b.left);
+  };
+  std::vector<Pair> heap;
+  heap.reserve(sym.size());
+  // Unused pieces: the left part's length for the last pair pushed that spells the piece
+  // (sentencepiece's rev_merge, keyed by text; a piece's text is its id).
+  std::unordered_map<int32_t, uint32_t> unused_split;
+  auto add_pair = [&](int32_t l, int32_t r) {
+    if (l < 0 || r < 0 || sym[size_t(l)].frozen || sym[size_t(r)].frozen) return;
+    const uint32_t len = sym[size_t(l)].len + sym[size_t(r)].len;
+    if (len > max_merge_len_) return;
+    const int32_t id = find_token(run.substr(sym[size_t(l)].start, len));
+    if (id < 0) return;
+    const SpmPieceType t = piece_type(size_t(id));
+    if (!mergeable(t)) return;
+    heap.push_back({scores_[size_t(id)], l, r, id, len});
+    std::push_heap(heap.begin(), heap.end(), lower);
+    if (t == SpmPieceType::kUnused) unused_split[id] = sym[size_t(l)].len;
+  };
+  for (size_t i = 1; i < sym.size(); ++i) add_pair(int32_t(i - 1), int32_t(i));
+
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), lower);
+    const Pair top = heap.back();
+    heap.pop_back();
+    Symbol& l = sym[size_t(top.left)];
+    Symbol& r = sym[size_t(top.right)];
+    // Stale: one side was merged elsewhere since the pair was pushed.
+    if (l.len == 0 || r.len == 0 || l.len + r.len != top.len) continue;
+    l.len = top.len;
+    l.id = top.id;
+    l.next = r.next;
+    if (r.next >= 0) sym[size_t(r.next)].prev = top.left;
+    r.len = 0;
+    add_pair(l.prev, top.left);
+    add_pair(top.left, l.next);
+  }
+
+  const int32_t unk = special_.unk;
+  bool prev_unknown = false;
+  std::vector<std::pair<uint32_t, uint32_t>> stack;  // (start, len) still to resegment
+  for (int32_t i = 0; i >= 0; i = sym[size_t(i)].next) {
+    const Symbol& s = sym[size_t(i)];
+    int32_t known = s.id;  // the id of the stack's top when already known
+    stack.assign(1, {s.start, s.len});
+    while (!stack.empty()) {
+      const auto [start, len] = stack.back();
+      stack.pop_back();
+      const int32_t id = known >= 0 ? known : find_token(run.substr(start, len));
+      known = -1;
+      const SpmPieceType t = id >= 0 ? piece_type(size_t(id)) : SpmPieceType::kUnknown;
+      if (id >= 0 && mergeable(t)) {
+        if (t == SpmPieceType::kUnused) {
+          auto it = unused_split.find(id);
+          if (it != unused_split.end()) {  // back to the two symbols it was merged from
+            stack.push_back({start + it->second, len - it->second});
+            stack.push_back({start, it->second});
+            continue;
+          }
+        }
+        out.push_back(id);
+        prev_unknown = false;
+      } else if (byte_fallback_) {
+        for (uint32_t k = 0; k < len; ++k) out.push_back(byte_ids_[u[start + k]]);
+      } else {
+        if (!prev_unknown) out.push_back(unk);  // a run of unknowns is one unknown token
+        prev_unknown = true;
+      }
+    }
+  }
+  return Status::ok();
+}
+
 Status SpmModel::encode_run(std::string_view run, std::vector<int32_t>& out) const {
   if (run.empty()) return Status::ok();
+  if (gguf_mode_) return encode_run_native(run, out);
   std::vector<int> ids;
   auto st = sp_->Encode(run, &ids);
   if (!st.ok())
@@ -371,35 +625,29 @@ Status SpmModel::encode(std::string_view text, bool at_start, std::vector<int32_
 }
 
 std::string SpmModel::token_bytes(int32_t id, bool render_special) const {
-  if (id < 0 || size_t(id) >= text_.size()) return {};
-  const std::string& t = text_[size_t(id)];
-  switch (attrs_[size_t(id)]) {
+  if (id < 0 || size_t(id) >= vocab_size()) return {};
+  const std::string_view t = text(size_t(id));
+  switch (TokenAttr(attrs_[size_t(id)])) {
     case TokenAttr::kControl:
     case TokenAttr::kUnknown:
-      return render_special ? t : std::string();
+      return render_special ? std::string(t) : std::string();
     case TokenAttr::kByte: {
       int b = parse_byte_piece(t);
-      return b >= 0 ? std::string(1, char(b)) : t;
+      return b >= 0 ? std::string(1, char(b)) : std::string(t);
     }
     default:
       return replace_all(t, kSpace, " ");
   }
 }
 
-const std::string& SpmModel::token_text(int32_t id) const {
-  static const std::string kEmpty;
-  if (id < 0 || size_t(id) >= text_.size()) return kEmpty;
-  return text_[size_t(id)];
+std::string_view SpmModel::token_text(int32_t id) const {
+  if (id < 0 || size_t(id) >= vocab_size()) return {};
+  return text(size_t(id));
 }
 
 TokenAttr SpmModel::token_attr(int32_t id) const {
   if (id < 0 || size_t(id) >= attrs_.size()) return TokenAttr::kUndefined;
-  return attrs_[size_t(id)];
-}
-
-int32_t SpmModel::find_token(std::string_view piece) const {
-  auto it = piece_to_id_.find(piece);
-  return it == piece_to_id_.end() ? -1 : it->second;
+  return TokenAttr(attrs_[size_t(id)]);
 }
 
 Result<std::unique_ptr<TokenizerModel>> make_spm_from_gguf(const io::GgufFile& gguf) {

@@ -9,9 +9,7 @@
 namespace llmkit::tok {
 namespace {
 
-// More pieces than any real vocabulary (the largest are ~260k); bounds allocations driven by a
-// hostile count.
-constexpr size_t kMaxPieces = size_t(1) << 24;
+constexpr size_t kMaxPieces = kMaxSpmPieces;
 
 enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFixed32 = 5 };
 
@@ -345,10 +343,32 @@ int parse_byte_piece(std::string_view piece) {
   return hi * 16 + lo;
 }
 
+std::string byte_piece(uint8_t b) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "<0x%02X>", unsigned(b));
+  return buf;
+}
+
 Status validate_spm_pieces(const std::vector<SpmPiece>& pieces, const std::string& what) {
-  if (pieces.empty()) return Status(StatusCode::kCorruptFile, what + ": the vocabulary is empty");
-  if (pieces.size() > kMaxPieces)
-    return Status(StatusCode::kCorruptFile, what + ": " + std::to_string(pieces.size()) +
+  std::unordered_map<std::string_view, size_t> seen;
+  if (pieces.size() <= kMaxPieces) seen.reserve(pieces.size() * 2);
+  return validate_spm_vocab(
+      pieces.size(), [&](size_t i) -> std::string_view { return pieces[i].piece; },
+      [&](size_t i) { return pieces[i].type; },
+      [&](size_t i) -> int64_t {
+        auto [it, inserted] = seen.emplace(pieces[i].piece, i);
+        return inserted ? -1 : int64_t(it->second);
+      },
+      what);
+}
+
+Status validate_spm_vocab(size_t n, const std::function<std::string_view(size_t)>& piece,
+                          const std::function<SpmPieceType(size_t)>& type,
+                          const std::function<int64_t(size_t)>& duplicate_of,
+                          const std::string& what) {
+  if (n == 0) return Status(StatusCode::kCorruptFile, what + ": the vocabulary is empty");
+  if (n > kMaxPieces)
+    return Status(StatusCode::kCorruptFile, what + ": " + std::to_string(n) +
                                                 " tokens is more than the supported " +
                                                 std::to_string(kMaxPieces));
   auto quote = [](std::string_view s) {
@@ -364,27 +384,28 @@ Status validate_spm_pieces(const std::vector<SpmPiece>& pieces, const std::strin
     }
     return q + (s.size() > 40 ? "...'" : "'");
   };
-  std::unordered_map<std::string_view, size_t> seen;
-  seen.reserve(pieces.size() * 2);
-  int unknown = -1;
-  for (size_t i = 0; i < pieces.size(); ++i) {
-    const SpmPiece& p = pieces[i];
-    const std::string at = what + ": token " + std::to_string(i);
-    if (p.piece.empty()) return Status(StatusCode::kCorruptFile, at + " is empty");
-    if (!io::utf8_valid(p.piece))
-      return Status(StatusCode::kCorruptFile, at + " " + quote(p.piece) + " is not valid UTF-8");
-    auto [it, inserted] = seen.emplace(p.piece, i);
-    if (!inserted)
+  int64_t unknown = -1;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string_view p = piece(i);
+    const SpmPieceType t = type(i);
+    auto at = [&] { return what + ": token " + std::to_string(i); };
+    if (p.empty()) return Status(StatusCode::kCorruptFile, at() + " is empty");
+    if (!io::utf8_valid(p))
+      return Status(StatusCode::kCorruptFile, at() + " " + quote(p) + " is not valid UTF-8");
+    if (int64_t first = duplicate_of(i); first >= 0)
       return Status(StatusCode::kCorruptFile,
-                    at + " " + quote(p.piece) + " duplicates token " + std::to_string(it->second));
-    if (p.type == SpmPieceType::kByte && parse_byte_piece(p.piece) < 0)
-      return Status(StatusCode::kCorruptFile,
-                    at + " " + quote(p.piece) + " has the byte type but is not of the form <0xNN>");
-    if (p.type == SpmPieceType::kUnknown) {
+                    at() + " " + quote(p) + " duplicates token " + std::to_string(first));
+    if (t == SpmPieceType::kByte) {
+      const int b = parse_byte_piece(p);
+      if (b < 0 || p != byte_piece(uint8_t(b)))
+        return Status(StatusCode::kCorruptFile,
+                      at() + " " + quote(p) + " has the byte type but is not of the form <0xNN>");
+    }
+    if (t == SpmPieceType::kUnknown) {
       if (unknown >= 0)
         return Status(StatusCode::kCorruptFile,
-                      at + " is a second unknown token (first: " + std::to_string(unknown) + ")");
-      unknown = int(i);
+                      at() + " is a second unknown token (first: " + std::to_string(unknown) + ")");
+      unknown = int64_t(i);
     }
   }
   if (unknown < 0) return Status(StatusCode::kCorruptFile, what + ": no unknown token (<unk>)");

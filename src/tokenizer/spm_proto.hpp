@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,10 @@ struct SpmPiece {
   SpmPieceType type = SpmPieceType::kNormal;
 };
 
+// More pieces than any real vocabulary (the largest are ~260k): bounds allocations driven by a
+// hostile count, and keeps every id within 24 bits.
+constexpr size_t kMaxSpmPieces = size_t(1) << 24;
+
 // The subset of ModelProto llmkit reads and writes. Defaults are the proto defaults.
 struct SpmModelSpec {
   std::vector<SpmPiece> pieces;
@@ -64,11 +69,23 @@ Result<SpmModelSpec> parse_spm_model_proto(std::string_view bytes, const std::st
 std::string serialize_spm_model_proto(const SpmModelSpec& spec);
 
 // Semantic checks shared by tokenizer.model files and GGUF vocabularies: non-empty valid-UTF-8
-// pieces, no duplicates, byte pieces spelled <0xNN>, exactly one unknown piece, sizes sane.
-// WHAT names the source ("tokenizer.model", "x.gguf: tokenizer.ggml.tokens").
+// pieces, no duplicates, byte pieces spelled <0xNN> (upper-case hex, as sentencepiece requires),
+// exactly one unknown piece, sizes sane. WHAT names the source ("tokenizer.model",
+// "x.gguf: tokenizer.ggml.tokens").
 Status validate_spm_pieces(const std::vector<SpmPiece>& pieces, const std::string& what);
 
-// "<0x0A>" -> 10; -1 when PIECE is not of that form.
+// The same checks over a vocabulary held elsewhere (no copy of the pieces): N pieces, PIECE(i) and
+// TYPE(i). DUPLICATE_OF(i) is called once per piece, in order, and returns the index of an earlier
+// piece spelled like piece i, or -1 (the caller's own lookup table; validate_spm_pieces uses a
+// temporary hash map).
+Status validate_spm_vocab(size_t n, const std::function<std::string_view(size_t)>& piece,
+                          const std::function<SpmPieceType(size_t)>& type,
+                          const std::function<int64_t(size_t)>& duplicate_of,
+                          const std::string& what);
+
+// "<0x0A>" -> 10; -1 when PIECE is not of that form (either case of hex digits).
 int parse_byte_piece(std::string_view piece);
+// The byte piece sentencepiece writes for B: "<0x0A>" (upper-case hex).
+std::string byte_piece(uint8_t b);
 
 }  // namespace llmkit::tok

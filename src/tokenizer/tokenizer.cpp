@@ -262,7 +262,7 @@ Result<std::string> Tokenizer::decode(std::span<const int32_t> ids,
 // ---- vocabulary queries -------------------------------------------------------------------------
 
 std::string Tokenizer::token_text(int32_t id) const {
-  return impl_->in_range(id) ? impl_->model->token_text(id) : std::string();
+  return impl_->in_range(id) ? std::string(impl_->model->token_text(id)) : std::string();
 }
 
 std::string Tokenizer::token_to_piece(int32_t id, bool render_special) const {

@@ -26,14 +26,14 @@ enum class TokenAttr : int32_t {
   kControl = 3,      // special tokens: <s>, </s>, <|im_start|>...
   kUserDefined = 4,  // added tokens matched verbatim before the model runs
   kUnused = 5,
-  kByte = 6,         // <0xNN> byte-fallback tokens
+  kByte = 6,  // <0xNN> byte-fallback tokens
 };
 
 // An added token (tokenizer.json "added_tokens", or GGUF control/user-defined tokens).
 struct AddedToken {
   int32_t id = -1;
   std::string content;
-  bool special = true;      // recognised in input only with parse_special
+  bool special = true;  // recognised in input only with parse_special
   bool lstrip = false;
   bool rstrip = false;
   bool normalized = false;
@@ -65,7 +65,7 @@ class TokenizerModel {
   virtual bool strips_leading_space() const = 0;
 
   virtual size_t vocab_size() const = 0;
-  virtual const std::string& token_text(int32_t id) const = 0;  // the piece as stored in the vocab
+  virtual std::string_view token_text(int32_t id) const = 0;  // the piece as stored in the vocab
   virtual TokenAttr token_attr(int32_t id) const = 0;
   virtual int32_t find_token(std::string_view piece) const = 0;  // -1 when absent
   virtual std::string kind() const = 0;                          // "spm", "bpe", "spm-bpe", ...

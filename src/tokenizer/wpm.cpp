@@ -128,9 +128,9 @@ class WpmModel final : public TokenizerModel {
 
   bool strips_leading_space() const override { return true; }
   size_t vocab_size() const override { return tokens_.size(); }
-  const std::string& token_text(int32_t id) const override {
-    static const std::string kEmpty;
-    return id >= 0 && size_t(id) < tokens_.size() ? tokens_[size_t(id)] : kEmpty;
+  std::string_view token_text(int32_t id) const override {
+    return id >= 0 && size_t(id) < tokens_.size() ? std::string_view(tokens_[size_t(id)])
+                                                  : std::string_view();
   }
   TokenAttr token_attr(int32_t id) const override {
     return id >= 0 && size_t(id) < attrs_.size() ? attrs_[size_t(id)] : TokenAttr::kUndefined;
