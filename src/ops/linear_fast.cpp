@@ -52,6 +52,8 @@ namespace {
 
 using io::TensorType;
 constexpr int kTile = 16;  // rows per tile = int32 lanes of a zmm
+// Software prefetch distance of the decode (M = 1) weight streams, bytes.
+constexpr int kPrefetch = 2048;
 
 // Tests/bench only (set_fast_linear_portable); atomic so flipping it is never a data race.
 std::atomic<bool> g_force_portable{false};
@@ -629,6 +631,10 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
 #pragma GCC unroll 8
         for (int j = 0; j < NT; ++j) {
           const uint8_t* wj = w + j * tstride;
+          // Decode streams each tile once: ask for the line kPrefetch bytes ahead now, so more
+          // misses are in flight than the hardware prefetcher alone keeps.
+          if constexpr (MB == 1)
+            _mm_prefetch(reinterpret_cast<const char*>(wj + 64 * c + kPrefetch), _MM_HINT_T0);
           const __m512i v = _mm512_load_si512(wj + 64 * c);
           lo[j] = _mm512_and_si512(v, low4);
           hi[j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
@@ -664,7 +670,12 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
       for (int c = 0; c < G / 4; ++c) {
         __m512i v[NT];
 #pragma GCC unroll 8
-        for (int j = 0; j < NT; ++j) v[j] = _mm512_load_si512(w + j * tstride + 64 * c);
+        for (int j = 0; j < NT; ++j) {
+          if constexpr (MB == 1)
+            _mm_prefetch(reinterpret_cast<const char*>(w + j * tstride + 64 * c + kPrefetch),
+                         _MM_HINT_T0);
+          v[j] = _mm512_load_si512(w + j * tstride + 64 * c);
+        }
 #pragma GCC unroll 8
         for (int i = 0; i < MB; ++i) {
           int32_t a0;
