@@ -4,6 +4,8 @@
 // fallback, split files and SHA-256.
 #include <doctest/doctest.h>
 
+#include <fstream>
+
 #include <array>
 #include <cstring>
 #include <filesystem>
@@ -351,6 +353,35 @@ TEST_CASE("gguf: stories260K facts (real file, checked by hand against the READM
   uint64_t params = 0;
   for (const auto& t : f.tensors()) params += t.n_elements;
   CHECK(params == 292800);
+}
+
+// Model::load parses the description with max_kept_array_elems (the tokenizer reads the
+// vocabulary itself): long arrays keep only their length, short ones and scalars are unchanged,
+// and a truncated long array is still an error.
+TEST_CASE("gguf: long arrays can be validated without being kept") {
+  std::string p = fixture_or_skip("models/stories260K.gguf");
+  if (p.empty()) return;
+  llmkit::io::GgufParseOptions po;
+  po.max_kept_array_elems = 100;
+  auto r = GgufFile::open(p, {}, po);
+  REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+  auto full = GgufFile::open(p);
+  REQUIRE(full.is_ok());
+  const auto* toks = (*r)->find("tokenizer.ggml.tokens");
+  REQUIRE(toks != nullptr);
+  CHECK(toks->array_size() == 512);
+  CHECK(toks->arr_str.empty());
+  CHECK(toks->to_display().find("not kept") != std::string::npos);
+  CHECK((*r)->find("tokenizer.ggml.scores")->arr_float.empty());
+  CHECK((*r)->metadata().size() == (*full)->metadata().size());
+  CHECK((*r)->get_int("llama.block_count") == 5);
+  CHECK((*r)->tensors().size() == (*full)->tensors().size());
+  // Cut the file inside the token array: still a clear error, not a silent skip.
+  std::ifstream in(p, std::ios::binary);
+  std::vector<uint8_t> bytes(std::istreambuf_iterator<char>(in), {});
+  bytes.resize(2000);
+  auto cut = GgufFile::parse(bytes.data(), bytes.size(), "cut.gguf", po);
+  CHECK_FALSE(cut.is_ok());
 }
 
 TEST_CASE("gguf: read-into-memory fallback gives identical bytes and values") {

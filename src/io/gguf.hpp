@@ -22,8 +22,19 @@
 namespace llmkit::io {
 
 enum class GgufType : uint32_t {
-  UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6, BOOL = 7,
-  STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
+  UINT8 = 0,
+  INT8 = 1,
+  UINT16 = 2,
+  INT16 = 3,
+  UINT32 = 4,
+  INT32 = 5,
+  FLOAT32 = 6,
+  BOOL = 7,
+  STRING = 8,
+  ARRAY = 9,
+  UINT64 = 10,
+  INT64 = 11,
+  FLOAT64 = 12,
 };
 const char* gguf_type_name(GgufType t) noexcept;
 
@@ -42,6 +53,7 @@ struct GgufValue {
   std::vector<double> arr_float;
   std::vector<std::string> arr_str;
   std::vector<GgufValue> arr_nested;
+  uint64_t elided_size = 0;  // > 0: an array whose elements were not kept (GgufParseOptions)
 
   bool is_array() const noexcept { return type == GgufType::ARRAY; }
   uint64_t array_size() const noexcept;
@@ -59,8 +71,8 @@ struct GgufTensorInfo {
   uint64_t offset = 0;         // relative to the data section of its split
   uint64_t n_elements = 0;
   uint64_t n_bytes = 0;
-  uint32_t split = 0;          // index of the split file holding the data
-  uint64_t file_offset = 0;    // absolute offset in that file
+  uint32_t split = 0;             // index of the split file holding the data
+  uint64_t file_offset = 0;       // absolute offset in that file
   const uint8_t* data = nullptr;  // view into the mapping
 };
 
@@ -69,23 +81,31 @@ struct GgufParseOptions {
   // chat templates are a few KB. 64 MiB keeps hostile lengths from ballooning.
   uint64_t max_string_bytes = 64ull << 20;
   uint32_t max_array_depth = 4;
+  // Arrays with more elements are parsed and validated but not kept: only their length is
+  // (GgufValue::elided_size). Model::load sets it: the vocabulary arrays (hundreds of thousands of
+  // strings, ~20 MiB parsed) are read by the tokenizer on its own, and nothing else needs them.
+  uint64_t max_kept_array_elems = UINT64_MAX;
 };
 
 class GgufFile {
  public:
   // Opens PATH. If PATH looks like `NAME-00001-of-0000N.gguf`, opens and merges all N splits
   // (metadata from the first; tensors from all; `split.count`/`split.no` are checked).
-  static Result<std::unique_ptr<GgufFile>> open(const std::string& path, const MapOptions& opts = {},
+  static Result<std::unique_ptr<GgufFile>> open(const std::string& path,
+                                                const MapOptions& opts = {},
                                                 const GgufParseOptions& popts = {});
   // Parses a buffer the caller keeps alive (fuzzing, tests). `name` is used in messages.
-  static Result<std::unique_ptr<GgufFile>> parse(const uint8_t* data, uint64_t size, const std::string& name,
+  static Result<std::unique_ptr<GgufFile>> parse(const uint8_t* data, uint64_t size,
+                                                 const std::string& name,
                                                  const GgufParseOptions& popts = {});
 
   uint32_t version() const noexcept { return version_; }
   uint64_t alignment() const noexcept { return alignment_; }
   const std::string& path() const noexcept { return path_; }
   size_t split_count() const noexcept { return files_.empty() ? 1 : files_.size(); }
-  const MappedFile* split_file(size_t i) const noexcept { return i < files_.size() ? files_[i].get() : nullptr; }
+  const MappedFile* split_file(size_t i) const noexcept {
+    return i < files_.size() ? files_[i].get() : nullptr;
+  }
 
   const std::vector<std::pair<std::string, GgufValue>>& metadata() const noexcept { return kv_; }
   const GgufValue* find(const std::string& key) const noexcept;

@@ -159,7 +159,9 @@ Result<std::shared_ptr<const ModelDescription>> load_model_description(const std
                   path +
                       ": pass the Hugging Face folder holding config.json and the .safetensors "
                       "files, not a single shard");
-  LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> g, GgufFile::open(path, opts.map));
+  GgufParseOptions popts;
+  if (!opts.keep_large_arrays) popts.max_kept_array_elems = 4096;
+  LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> g, GgufFile::open(path, opts.map, popts));
   LLMKIT_ASSIGN_OR_RETURN(std::shared_ptr<ModelDescription> d,
                           describe_gguf(std::shared_ptr<const GgufFile>(std::move(g))));
   return std::shared_ptr<const ModelDescription>(std::move(d));

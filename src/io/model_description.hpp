@@ -137,6 +137,10 @@ struct ModelDescription {
 
 struct LoadOptions {
   MapOptions map;
+  // false: GGUF arrays of more than 4096 elements (the vocabulary: tokens, scores, merges,
+  // token types) keep only their length in the description's metadata (Model::load: the
+  // tokenizer parses them itself, and keeping them cost ~20 MiB for 150k-260k vocabularies).
+  bool keep_large_arrays = true;
 };
 
 // PATH is a GGUF file (first split of a split model) or an HF folder with config.json and

@@ -42,6 +42,7 @@ Result<std::shared_ptr<const Model>> load_impl(const std::string& path, const Mo
   const auto t0 = std::chrono::steady_clock::now();
   io::LoadOptions lo;
   lo.map.use_mmap = options.use_mmap;
+  lo.keep_large_arrays = false;  // the tokenizer reads the vocabulary arrays itself
   LLMKIT_ASSIGN_OR_RETURN(impl->desc, io::load_model_description(path, lo));
   const io::ModelDescription& d = *impl->desc;
   auto arch = models::find_architecture(d.hparams.architecture);
