@@ -27,6 +27,14 @@ void ModelDescription::release_bytes(const uint8_t* p, uint64_t n) const noexcep
     if (try_file(m.get())) return;
 }
 
+void ModelDescription::release_all_pages() const noexcept {
+  if (gguf)
+    for (size_t i = 0; i < gguf->split_count(); ++i)
+      if (const MappedFile* f = gguf->split_file(i)) f->release_range(0, f->size());
+  for (const auto& m : mappings)
+    if (m) m->release_range(0, m->size());
+}
+
 uint64_t ModelDescription::parameter_count() const noexcept {
   uint64_t n = 0;
   for (const auto& t : tensors) n += t.n_elements;

@@ -133,6 +133,11 @@ struct ModelDescription {
   void release_tensor_pages(const TensorRef& t) const noexcept;
   // The same for any span inside a mapped file (whole pages inside it only; no-op elsewhere).
   void release_bytes(const uint8_t* p, uint64_t n) const noexcept;
+  // The same for every mapped file, whole (after the fast backend has packed every matrix; the
+  // few pages read later, e.g. token-embedding rows, fault back in from the page cache). Covers
+  // pages that per-tensor releases miss: metadata, norms, and page-cache huge folios that a 4 KiB
+  // fault mapped whole.
+  void release_all_pages() const noexcept;
 };
 
 struct LoadOptions {

@@ -66,6 +66,7 @@ Result<std::shared_ptr<const Model>> load_impl(const std::string& path, const Mo
   if (!decoder) return decoder.status();
   if (!tokenizer) return tokenizer.status();
   impl->decoder = std::move(decoder).value();
+  if (be == ops::Backend::kFast) d.release_all_pages();  // only packed copies are read now
   impl->tokenizer = std::move(tokenizer).value();
   impl->chat_template = d.chat_template;
 
