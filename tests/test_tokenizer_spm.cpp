@@ -27,6 +27,7 @@
 #include "tokenizer/spm.hpp"
 #include "tokenizer/spm_proto.hpp"
 #include "tokenizer/tokenizer_factory.hpp"
+#include "tokenizer/unicode.hpp"
 
 using namespace llmkit;
 
@@ -178,24 +179,6 @@ uint64_t next_random(uint64_t& state) {
   return state;
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(char(cp));
-  } else if (cp < 0x800) {
-    out.push_back(char(0xC0 | (cp >> 6)));
-    out.push_back(char(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(char(0xE0 | (cp >> 12)));
-    out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(char(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(char(0xF0 | (cp >> 18)));
-    out.push_back(char(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(char(0x80 | (cp & 0x3F)));
-  }
-}
-
 std::string replace_all(std::string s, std::string_view from, std::string_view to) {
   for (size_t i = s.find(from); i != std::string::npos; i = s.find(from, i + to.size()))
     s.replace(i, from.size(), to);
@@ -243,7 +226,7 @@ std::vector<std::string> differential_inputs(const tok::SpmModel& m, size_t coun
     std::string out;
     for (size_t i = 0; i < n; ++i) {
       const auto& r = kRanges[rnd(std::size(kRanges))];
-      append_utf8(out, r[0] + uint32_t(rnd(r[1] - r[0] + 1)));
+      llmkit::tok::utf8_append(r[0] + uint32_t(rnd(r[1] - r[0] + 1)), out);
     }
     return out;
   };
