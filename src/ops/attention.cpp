@@ -2,6 +2,7 @@
 #include "ops/attention.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -184,24 +185,13 @@ ATT_512 inline void pv_block(const float* st, const float* v, int64_t kv_stride,
     for (int cc = 0; cc < NC; ++cc) _mm512_storeu_ps(out + ii * out_stride + 16 * cc, acc[ii][cc]);
 }
 
-// The same with run-time sizes (head sizes that are not a multiple of 64).
-ATT_512 void pv_block_any(int ni, int nc, const float* st, const float* v, int64_t kv_stride,
-                          int64_t jend, float* out, int64_t out_stride) {
-  __m512 acc[4][4];
-  for (int ii = 0; ii < 4; ++ii)
-    for (int cc = 0; cc < 4; ++cc) acc[ii][cc] = _mm512_setzero_ps();
-  for (int64_t j = 0; j < jend; ++j) {
-    const float* vr = v + j * kv_stride;
-    __m512 vv[4];
-    for (int cc = 0; cc < nc; ++cc) vv[cc] = _mm512_loadu_ps(vr + 16 * cc);
-    for (int ii = 0; ii < ni; ++ii) {
-      const __m512 p = _mm512_set1_ps(st[j * kQB + ii]);
-      for (int cc = 0; cc < nc; ++cc) acc[ii][cc] = _mm512_fmadd_ps(p, vv[cc], acc[ii][cc]);
-    }
-  }
-  for (int ii = 0; ii < ni; ++ii)
-    for (int cc = 0; cc < nc; ++cc) _mm512_storeu_ps(out + ii * out_stride + 16 * cc, acc[ii][cc]);
-}
+// pv_block for every (queries, column groups) in 1..4 x 1..4, indexed [ni - 1][nc - 1].
+using PvFn = void (*)(const float*, const float*, int64_t, int64_t, float*, int64_t);
+template <int NI>
+constexpr std::array<PvFn, 4> pv_row = {pv_block<NI, 1>, pv_block<NI, 2>, pv_block<NI, 3>,
+                                        pv_block<NI, 4>};
+constexpr std::array<std::array<PvFn, 4>, 4> kPvBlock = {pv_row<1>, pv_row<2>, pv_row<3>,
+                                                         pv_row<4>};
 
 ATT_512 void task_512(const AttentionArgs& a, int64_t h, int64_t i0, int nq, float* st) {
   const int64_t kvh = h / (a.H / a.Hkv);
@@ -284,26 +274,9 @@ ATT_512 void task_512(const AttentionArgs& a, int64_t h, int64_t i0, int nq, flo
       const int64_t jend = std::min<int64_t>(n_keys, p_first + ib + ni - lo);
       const float* vbase = a.v + int64_t(lo - a.first) * a.kv_stride + kvh * a.hd + c0;
       float* out = a.out + (i0 + ib) * a.out_stride + h * a.hd + c0;
-      if (nc == 4 && ni == 4) {  // the common case, with every accumulator in a register
-        pv_block<4, 4>(st + ib, vbase, a.kv_stride, jend, out, a.out_stride);
-        continue;
-      }
-      switch (ni) {  // (nc < 4 only when hd is not a multiple of 64)
-        case 1:
-          nc == 4 ? pv_block<1, 4>(st + ib, vbase, a.kv_stride, jend, out, a.out_stride)
-                  : pv_block_any(1, nc, st + ib, vbase, a.kv_stride, jend, out, a.out_stride);
-          break;
-        case 2:
-          nc == 4 ? pv_block<2, 4>(st + ib, vbase, a.kv_stride, jend, out, a.out_stride)
-                  : pv_block_any(2, nc, st + ib, vbase, a.kv_stride, jend, out, a.out_stride);
-          break;
-        case 3:
-          nc == 4 ? pv_block<3, 4>(st + ib, vbase, a.kv_stride, jend, out, a.out_stride)
-                  : pv_block_any(3, nc, st + ib, vbase, a.kv_stride, jend, out, a.out_stride);
-          break;
-        default:
-          pv_block_any(4, nc, st + ib, vbase, a.kv_stride, jend, out, a.out_stride);
-      }
+      // Compile-time sizes keep every accumulator in a register (nc < 4 only when hd is not a
+      // multiple of 64; ni < 4 for the last queries of a block).
+      kPvBlock[ni - 1][nc - 1](st + ib, vbase, a.kv_stride, jend, out, a.out_stride);
     }
   }
 }
