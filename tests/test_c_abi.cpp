@@ -4,9 +4,12 @@
 // row must give an error status and a message, never a crash (run under ASan/UBSan in CI).
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -348,6 +351,50 @@ TEST_CASE("cancel from another thread, and use after cancel") {
   REQUIRE(llmkit_session_get_tokens(f.session, nullptr, 0, &after) == LLMKIT_OK);
   CHECK(after == before);
   CHECK(llmkit_session_evaluate(f.session, more, 2) == LLMKIT_OK);
+}
+
+TEST_CASE("repack cache through the C ABI: written once, then mapped; same golden tokens") {
+  if (!llmkit::test::have_fixtures()) return;
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("llmkit-capi-repack-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const fs::path model = dir / "q8.gguf";
+  fs::create_directories(dir);
+  fs::copy_file(fixture("models/TinyStories-656K-Q8_0.gguf"), model);
+  const std::string cache = (dir / "cache").string();
+  std::vector<int32_t> first_tokens;
+  for (const char* expect : {"wrote", "mapped from"}) {
+    llmkit_model_params mp;
+    llmkit_model_params_init(&mp);
+    mp.repack_cache_dir = cache.c_str();
+    llmkit_model* m = nullptr;
+    REQUIRE(llmkit_model_load(model.string().c_str(), &mp, &m) == LLMKIT_OK);
+    char note[1024];
+    size_t n = 0;
+    REQUIRE(llmkit_model_get_string(m, LLMKIT_MODEL_REPACK_CACHE, note, sizeof note, &n) == LLMKIT_OK);
+    CAPTURE(note);
+    CHECK(std::string(note).find(expect) != std::string::npos);
+    llmkit_session* s = nullptr;
+    REQUIRE(llmkit_session_create(m, nullptr, &s) == LLMKIT_OK);
+    llmkit_sampler_params sp = greedy();
+    llmkit_generate_params gp = max_tokens(24);
+    gp.stop_at_end_of_generation = 0;
+    const int32_t bos = 1;
+    llmkit_generation_result r{sizeof r};
+    REQUIRE(llmkit_session_generate(s, &bos, 1, &sp, &gp, nullptr, nullptr, &r) == LLMKIT_OK);
+    if (first_tokens.empty()) first_tokens = last_tokens(s);
+    else CHECK(last_tokens(s) == first_tokens);
+    llmkit_session_free(s);
+    llmkit_model_free(m);
+  }
+  // Without a directory: no note.
+  llmkit_model* m = nullptr;
+  REQUIRE(llmkit_model_load(model.string().c_str(), nullptr, &m) == LLMKIT_OK);
+  size_t n = 1;
+  REQUIRE(llmkit_model_get_string(m, LLMKIT_MODEL_REPACK_CACHE, nullptr, 0, &n) == LLMKIT_OK);
+  CHECK(n == 0);
+  llmkit_model_free(m);
+  fs::remove_all(dir);
 }
 
 TEST_CASE("params: an older, smaller struct gets defaults for the fields it lacks") {

@@ -149,6 +149,12 @@ typedef struct llmkit_model_params {
   int32_t use_mmap;       /* nonzero (default): map the file; 0: read it into memory */
   llmkit_progress_callback progress_callback; /* may be NULL (default) */
   void* progress_user_data;
+  /* Directory of the on-disk cache of repacked weights (GGUF, fast backend); NULL or "" (default):
+   * none. The first load writes <dir>/<file>-<hash>.llmkpack (about the GGUF's size), later loads
+   * map it instead of repacking (fast reloads; stale or damaged files are ignored and rewritten,
+   * write failures only noted). What happened: llmkit_model_get_string(LLMKIT_MODEL_REPACK_CACHE).
+   * The string is copied during the call. */
+  const char* repack_cache_dir;
 } llmkit_model_params;
 
 /* Fills *PARAMS with the defaults and sets struct_size. No-op on NULL. */
@@ -194,7 +200,8 @@ typedef enum llmkit_model_string {
   LLMKIT_MODEL_CHAT_TEMPLATE = 3,
   LLMKIT_MODEL_FILE_TYPE = 4,
   LLMKIT_MODEL_FORMAT = 5,
-  LLMKIT_MODEL_PATH = 6
+  LLMKIT_MODEL_PATH = 6,
+  LLMKIT_MODEL_REPACK_CACHE = 7 /* what the repack cache did at load ("" when none was set) */
 } llmkit_model_string;
 
 LLMKIT_API llmkit_status llmkit_model_get_string(const llmkit_model* model, llmkit_model_string which,

@@ -16,7 +16,8 @@ namespace {
 
 #define MP_FIELDS(T)                                                                           \
   {LLMKIT_FIELD_END(T, backend), LLMKIT_FIELD_END(T, n_threads), LLMKIT_FIELD_END(T, use_mmap), \
-   LLMKIT_FIELD_END(T, progress_callback), LLMKIT_FIELD_END(T, progress_user_data)}
+   LLMKIT_FIELD_END(T, progress_callback), LLMKIT_FIELD_END(T, progress_user_data),         \
+   LLMKIT_FIELD_END(T, repack_cache_dir)}
 
 llmkit_model_params default_model_params() {
   llmkit_model_params p;
@@ -27,6 +28,7 @@ llmkit_model_params default_model_params() {
   p.use_mmap = 1;
   p.progress_callback = nullptr;
   p.progress_user_data = nullptr;
+  p.repack_cache_dir = nullptr;
   return p;
 }
 
@@ -61,6 +63,7 @@ std::string model_string(const ModelHandle& m, int32_t which, bool* found) {
     case LLMKIT_MODEL_FILE_TYPE: return info.file_type;
     case LLMKIT_MODEL_FORMAT: return info.format;
     case LLMKIT_MODEL_PATH: return info.path;
+    case LLMKIT_MODEL_REPACK_CACHE: return info.repack_cache;
   }
   *found = false;
   return {};
@@ -94,6 +97,7 @@ LLMKIT_API llmkit_status llmkit_model_load(const char* path, const llmkit_model_
     opts.backend = p.backend == LLMKIT_BACKEND_REFERENCE ? llmkit::Backend::kReference : llmkit::Backend::kFast;
     opts.n_threads = p.n_threads;
     opts.use_mmap = p.use_mmap != 0;
+    if (p.repack_cache_dir) opts.repack_cache_dir = p.repack_cache_dir;
     bool cancelled = false;
     set_progress(opts, p.progress_callback, p.progress_user_data, &cancelled);
     constexpr bool kNativeProgress = has_progress<llmkit::ModelOptions>();
@@ -116,6 +120,8 @@ LLMKIT_API llmkit_status llmkit_model_load(const char* path, const llmkit_model_
       return fail(LLMKIT_ERR_CANCELLED, kFn, std::string("cancelled by the progress callback: ") + path);
     log(LLMKIT_LOG_INFO, "loaded " + std::string(path) + " (" + handle->model->info().architecture + ", " +
                              std::to_string(handle->model->info().n_params) + " parameters)");
+    if (!handle->model->info().repack_cache.empty())
+      log(LLMKIT_LOG_INFO, handle->model->info().repack_cache);
     register_handle(handle.get(), HandleKind::kModel);
     *out_model = to_public(handle.release());
     return LLMKIT_OK;
@@ -168,7 +174,7 @@ LLMKIT_API llmkit_status llmkit_model_get_string(const llmkit_model* model, llmk
   return guarded(kFn, [&]() -> llmkit_status {
     if (auto s = check_handle(model, HandleKind::kModel, kFn)) return s;
     const int32_t w = enum_value(which);
-    if (w < LLMKIT_MODEL_ARCHITECTURE || w > LLMKIT_MODEL_PATH)
+    if (w < LLMKIT_MODEL_ARCHITECTURE || w > LLMKIT_MODEL_REPACK_CACHE)
       return fail(LLMKIT_ERR_INVALID_ARGUMENT, kFn, "which = " + std::to_string(w) + " is not a llmkit_model_string");
     bool found = false;
     std::string v = model_string(*H(model), w, &found);

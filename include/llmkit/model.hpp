@@ -31,6 +31,15 @@ struct ModelOptions {
   // Threads used while packing weights at load (0: all hardware threads). Sessions have their own.
   int n_threads = 0;
   bool use_mmap = true;  // false: read the file into memory instead of mapping it
+  // Directory of the on-disk cache of repacked weights (GGUF files, kFast only); empty: no cache.
+  // The first load of a file packs its weights as usual and then writes them to
+  // <dir>/<file name>-<path hash>.llmkpack (about the size of the GGUF); later loads map that
+  // file read-only instead of packing (much faster, and the weights live in the page cache,
+  // shared by every process that maps them). An entry is reused only while the GGUF's size,
+  // mtime, inode and device are unchanged and this build packs the same way; a stale or damaged
+  // file is ignored and rewritten, and a write that fails (read-only dir, disk nearly full) only
+  // leaves a note in ModelInfo::repack_cache. The library never picks a directory by itself.
+  std::string repack_cache_dir;
   // Called during load with the fraction done (0..1, per packed layer); returning false cancels
   // the load (kCancelled). Runs on the loading thread.
   std::function<bool(float fraction)> progress;
@@ -52,6 +61,9 @@ struct ModelInfo {
   uint64_t weight_bytes_per_token = 0;
   Backend backend = Backend::kFast;
   double load_ms = 0.0;      // wall time of Model::load
+  // What the repack cache did during load (empty when none was configured), e.g.
+  // "repack cache: 114 layers (742 MiB) mapped from /path/x.llmkpack".
+  std::string repack_cache;
 };
 
 // One message of a conversation for the chat formatter.

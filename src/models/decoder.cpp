@@ -6,6 +6,7 @@
 #include <new>
 #include <string>
 
+#include "models/repack_cache.hpp"
 #include "ops/attention.hpp"
 #include "ops/glu.hpp"
 #include "ops/simd.hpp"
@@ -67,7 +68,9 @@ std::vector<float> inverse_frequencies(uint32_t head_dim, float base, const io::
 
 Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelDescription> desc,
                                                 const ArchConfig& arch, ops::Backend backend,
-                                                const std::function<bool(float)>& progress) {
+                                                const std::function<bool(float)>& progress,
+                                                RepackCache* cache) {
+  if (backend != ops::Backend::kFast) cache = nullptr;
   std::unique_ptr<Decoder> d(new Decoder());
   d->desc_ = desc;
   d->arch_ = arch;
@@ -132,6 +135,10 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
       return Status(StatusCode::kUnsupported, where + "tensor '" + name + "' has type " +
                                                   io::type_name(uint32_t(t->type)) +
                                                   ", which this backend cannot multiply");
+    // The cache key names the permutation: the same tensor packed both ways must not collide.
+    const std::string key = permute ? name + "#rotate-half" : name;
+    if (cache)
+      if (auto hit = cache->lookup(key, t->type, K, N)) return std::move(*hit);
     const uint8_t* data = t->data;
     if (permute) {
       const uint64_t rb = ops::row_bytes(t->type, K);
@@ -156,6 +163,7 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
       // The packed copy is all the fast kernels read: give the mapped original back (the token
       // embedding rows a tied output shares are faulted in again on lookup).
       desc->release_tensor_pages(*t);
+      if (cache) cache->record(key, *lin);
     }
     return std::move(lin).value();
   };
@@ -175,6 +183,14 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
       ts.push_back(t);
     }
     if (backend != ops::Backend::kFast) return ops::PackedLinear();
+    std::string key;
+    int64_t n_total = 0;
+    for (const Part& part : parts) {
+      key += (key.empty() ? "" : "+") + part.name + (part.permute ? "#rotate-half" : "");
+      n_total += part.N;
+    }
+    if (cache)
+      if (auto hit = cache->lookup(key, ts[0]->type, K, n_total)) return std::move(*hit);
     const uint64_t rb = ops::row_bytes(ts[0]->type, K);
     std::vector<ops::PackedLinear::RowBlock> blocks;
     std::vector<std::vector<uint8_t>> permuted;  // rotate-half parts, reordered copies
@@ -197,6 +213,7 @@ Result<std::unique_ptr<Decoder>> Decoder::build(std::shared_ptr<const io::ModelD
       return Status(lin.status().code(),
                     where + "tensor '" + parts[0].name + "' (stacked): " + lin.status().message());
     for (const io::TensorRef* t : ts) desc->release_tensor_pages(*t);
+    if (cache) cache->record(key, *lin);
     return std::move(lin).value();
   };
   auto vec = [&](const std::string& name, int64_t n, float offset, bool permute,

@@ -60,11 +60,16 @@ struct ForwardRequest {
   const std::atomic<bool>* cancel = nullptr;  // checked between layers
 };
 
+class RepackCache;
+
+// BUILD packs every matrix for BACKEND; with a CACHE (kFast only), layers found there are mapped
+// instead of packed, and packed ones are recorded in it (the caller saves it).
 class Decoder {
  public:
   static Result<std::unique_ptr<Decoder>> build(std::shared_ptr<const io::ModelDescription> desc,
                                                 const ArchConfig& arch, ops::Backend backend,
-                                                const std::function<bool(float)>& progress = {});
+                                                const std::function<bool(float)>& progress = {},
+                                                RepackCache* cache = nullptr);
 
   const io::HyperParams& hparams() const noexcept { return hp_; }
   const ArchConfig& arch() const noexcept { return arch_; }

@@ -131,6 +131,56 @@ Result<PackedLinear> PackedLinear::create_stacked(io::TensorType type,
   return out;
 }
 
+Result<PackedLinear> PackedLinear::from_packed(io::TensorType type, int64_t n_in, int64_t n_out,
+                                               const uint8_t* bytes, uint64_t n_bytes,
+                                               std::shared_ptr<const void> owner) {
+  const auto* tr = io::type_traits(type);
+  if (!tr || !bytes || n_in <= 0 || n_out <= 0 || n_in % tr->block_size != 0 ||
+      n_in > (int64_t(1) << 31) || n_out > (int64_t(1) << 31))
+    return Status(StatusCode::kInvalidArgument, "linear: bad packed layer arguments");
+  WeightBuffer view = WeightBuffer::borrow(bytes, size_t(n_bytes), std::move(owner));
+  PackedLinear out;
+  out.impl_ = make_fast_linear_view(type, n_in, n_out, view);
+  if (!out.impl_)
+    return Status(StatusCode::kInvalidArgument,
+                  "linear: " + std::to_string(n_bytes) + " packed bytes do not fit a " +
+                      std::to_string(n_out) + " x " + std::to_string(n_in) + " " + tr->name +
+                      " layer");
+  out.impl_->type = type;
+  out.impl_->K = n_in;
+  out.impl_->N = n_out;
+  out.impl_->backend = Backend::kFast;
+  return out;
+}
+
+uint64_t packed_format_fingerprint(io::TensorType type) {
+  const auto* tr = io::type_traits(type);
+  if (!tr || !fast_linear_supports(type)) return 0;
+  // 32 rows x 512 columns (a multiple of every block size, two 16-row tiles) of fixed bytes.
+  // Float types get finite values (random bit patterns would include NaNs whose payload the
+  // hash would then depend on); quantized blocks take any bytes.
+  constexpr int64_t kK = 512, kN = 32;
+  const uint64_t rb = row_bytes(type, kK);
+  std::vector<uint8_t> src(size_t(rb * kN));
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  for (size_t i = 0; i < src.size(); ++i) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    src[i] = uint8_t(state >> 56);
+  }
+  if (type == io::TensorType::F32 || type == io::TensorType::F16 || type == io::TensorType::BF16) {
+    for (size_t i = 1; i < src.size(); i += 2) src[i] &= 0x3B;  // clears exponent MSBs: finite
+  } else if (tr->type_size >= 2) {
+    // Block scales (f16 at the start of a block for the 32-element types): keep them finite.
+    for (size_t b = 0; b + tr->type_size <= src.size(); b += tr->type_size) src[b + 1] &= 0x3B;
+  }
+  auto lin = PackedLinear::create(type, src.data(), kK, kN, Backend::kFast);
+  if (!lin || !lin->packed_data()) return 0;
+  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a over the packed bytes
+  for (uint64_t i = 0; i < lin->packed_size(); ++i)
+    h = (h ^ lin->packed_data()[i]) * 0x100000001b3ull;
+  return h ? h : 1;
+}
+
 PackedLinear::PackedLinear() = default;
 PackedLinear::PackedLinear(PackedLinear&&) noexcept = default;
 PackedLinear& PackedLinear::operator=(PackedLinear&&) noexcept = default;
@@ -150,6 +200,14 @@ Backend PackedLinear::backend() const noexcept {
 }
 const char* PackedLinear::kernel_name() const noexcept { return impl_ ? impl_->name() : "none"; }
 uint64_t PackedLinear::weight_bytes() const noexcept { return impl_ ? impl_->wbytes : 0; }
+const uint8_t* PackedLinear::packed_data() const noexcept {
+  const WeightBuffer* b = impl_ ? impl_->storage() : nullptr;
+  return b ? b->data() : nullptr;
+}
+uint64_t PackedLinear::packed_size() const noexcept {
+  const WeightBuffer* b = impl_ ? impl_->storage() : nullptr;
+  return b ? b->size() : 0;
+}
 
 Status embedding_row(io::TensorType type, const uint8_t* data, int64_t row, int64_t n_embd,
                      float* out) noexcept {

@@ -67,6 +67,15 @@ class PackedLinear {
                                              const std::vector<RowBlock>& blocks, int64_t n_in,
                                              const ReleaseFn& release = {});
 
+  // Re-attaches bytes that packed_data() of a kFast layer with the same (type, n_in, n_out)
+  // produced (e.g. read back from a repack cache), without copying: the layer borrows BYTES, and
+  // OWNER (may be null) is kept alive as long as the layer. BYTES must be 64-byte aligned. Errors:
+  // kInvalidArgument when the type has no fast kernel, or the size or alignment does not match the
+  // layout.
+  static Result<PackedLinear> from_packed(io::TensorType type, int64_t n_in, int64_t n_out,
+                                          const uint8_t* bytes, uint64_t n_bytes,
+                                          std::shared_ptr<const void> owner);
+
   PackedLinear();
   PackedLinear(PackedLinear&&) noexcept;
   PackedLinear& operator=(PackedLinear&&) noexcept;
@@ -84,6 +93,10 @@ class PackedLinear {
   const char* kernel_name() const noexcept;
   // Bytes of weight data read per forward (for GB/s figures).
   uint64_t weight_bytes() const noexcept;
+  // The packed bytes the fast kernels read (nullptr / 0 for the reference kernel and kFast types
+  // without a fast kernel). Valid while the layer lives.
+  const uint8_t* packed_data() const noexcept;
+  uint64_t packed_size() const noexcept;
 
   struct Impl;
 
@@ -94,6 +107,11 @@ class PackedLinear {
 // Bytes of one row of K elements of TYPE (0 when K is not a multiple of the block size or the
 // type is unknown).
 uint64_t row_bytes(io::TensorType type, int64_t k) noexcept;
+
+// A hash of how the fast path packs TYPE (0: no fast kernel): it packs a small fixed matrix and
+// hashes the bytes, so any change to a packing routine changes it. A repack cache stores it and
+// refuses entries written by a build that packs differently.
+uint64_t packed_format_fingerprint(io::TensorType type);
 
 // get_rows: writes row ROW of the [n_rows, n_embd] tensor DATA (ggml layout) to OUT[n_embd].
 // The caller checks row < n_rows. Bit-exact with dequantize_row.

@@ -477,6 +477,7 @@ struct QuantLinear final : PackedLinear::Impl {
 
   void forward(const float* x, int64_t M, float* y, ThreadPool& pool) const override;
   const char* name() const noexcept override { return kname; }
+  const WeightBuffer* storage() const noexcept override { return &packed; }
 };
 
 // PAD_ROWS: q gets zero rows up to a multiple of PAD_ROWS (the AMX kernels load 16-row tiles).
@@ -877,16 +878,12 @@ bool pack_row_fast(TensorType type, const uint8_t* row, int64_t K, const QuantLi
   return true;
 }
 
-std::unique_ptr<PackedLinear::Impl> make_quant_linear(
-    TensorType type, const std::vector<PackedLinear::RowBlock>& blocks, int64_t K,
-    const PackedLinear::ReleaseFn& release) {
-  int64_t N = 0;
-  std::vector<int64_t> start{0};  // block b holds rows [start[b], start[b + 1])
-  for (const auto& b : blocks) start.push_back(N += b.rows);
-  if (N <= 0) return nullptr;
+// The packed layout of an N x K matrix of TYPE (everything but the bytes), or nullptr when TYPE
+// has no quantized kernel. The layout is a pure function of (type, K, N): a repack-cache entry
+// is re-attached by recomputing it.
+std::unique_ptr<QuantLinear> quant_layout(TensorType type, int64_t K, int64_t N) {
   QuantSpec sp;
-  if (!quant_spec(type, &sp)) return nullptr;
-  const auto* tr = io::type_traits(type);
+  if (N <= 0 || !quant_spec(type, &sp)) return nullptr;
   auto L = std::make_unique<QuantLinear>();
   L->spec = sp;
   L->n_tiles = (N + kTile - 1) / kTile;
@@ -908,7 +905,27 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(
   sl.dscales_off = sl.scales_off + (L->n_groups * sl.sgroup + 63) / 64 * 64;
   const int64_t n_super = kq ? L->n_groups / sl.gpb : 0;
   L->tile_stride = sl.dscales_off + n_super * sl.dgroup;
-  const size_t total = size_t(L->n_tiles * L->tile_stride);
+  L->wbytes = uint64_t(L->n_tiles * L->tile_stride);
+  const bool vnni = simd::has_avx512_vnni();
+  static const char* const kNames[2][4] = {
+      {"portable-int8x16", "portable-int4x16", "portable-int4+1x16", "portable-int4+2x16"},
+      {"avx512vnni-int8x16", "avx512vnni-int4x16", "avx512vnni-int4+1x16", "avx512vnni-int4+2x16"}};
+  L->kname = kNames[vnni ? 1 : 0][sp.nib ? 1 + sp.planes : 0];
+  if (sp.lut) L->kname = vnni ? "avx512vnni-int4lut16" : "portable-int4lut16";
+  return L;
+}
+
+std::unique_ptr<PackedLinear::Impl> make_quant_linear(
+    TensorType type, const std::vector<PackedLinear::RowBlock>& blocks, int64_t K,
+    const PackedLinear::ReleaseFn& release) {
+  int64_t N = 0;
+  std::vector<int64_t> start{0};  // block b holds rows [start[b], start[b + 1])
+  for (const auto& b : blocks) start.push_back(N += b.rows);
+  auto L = quant_layout(type, K, N);
+  if (!L) return nullptr;
+  const QuantSpec sp = L->spec;
+  const auto* tr = io::type_traits(type);
+  const size_t total = size_t(L->wbytes);
   L->packed = WeightBuffer(total);
   uint8_t* base = L->packed.data();
   const uint64_t rb = row_bytes(type, K);
@@ -1003,13 +1020,6 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(
       th.emplace_back(pack_tiles, n_tiles * i / n_threads, n_tiles * (i + 1) / n_threads);
     for (auto& x : th) x.join();
   }
-  L->wbytes = uint64_t(total);
-  const bool vnni = simd::has_avx512_vnni();
-  static const char* const kNames[2][4] = {
-      {"portable-int8x16", "portable-int4x16", "portable-int4+1x16", "portable-int4+2x16"},
-      {"avx512vnni-int8x16", "avx512vnni-int4x16", "avx512vnni-int4+1x16", "avx512vnni-int4+2x16"}};
-  L->kname = kNames[vnni ? 1 : 0][sp.nib ? 1 + sp.planes : 0];
-  if (sp.lut) L->kname = vnni ? "avx512vnni-int4lut16" : "portable-int4lut16";
   return L;
 }
 
@@ -1020,6 +1030,8 @@ bool fast_linear_portable_forced() noexcept { return g_force_portable; }
 
 std::unique_ptr<PackedLinear::Impl> make_float_linear(io::TensorType type, const uint8_t* data,
                                                       int64_t K, int64_t N);  // linear_float.cpp
+std::unique_ptr<PackedLinear::Impl> float_linear_view(io::TensorType type, int64_t K, int64_t N,
+                                                      WeightBuffer& bytes);  // linear_float.cpp
 
 bool fast_linear_supports(io::TensorType type) noexcept {
   QuantSpec sp;
@@ -1038,6 +1050,17 @@ std::unique_ptr<PackedLinear::Impl> make_fast_linear(io::TensorType type, const 
                                                      const PackedLinear::ReleaseFn& release) {
   if (auto q = make_quant_linear(type, {PackedLinear::RowBlock{data, N}}, K, release)) return q;
   return make_float_linear(type, data, K, N);
+}
+
+std::unique_ptr<PackedLinear::Impl> make_fast_linear_view(io::TensorType type, int64_t K, int64_t N,
+                                                          WeightBuffer& bytes) {
+  if (auto q = quant_layout(type, K, N)) {
+    if (q->wbytes != bytes.size() || reinterpret_cast<uintptr_t>(bytes.data()) % 64 != 0)
+      return nullptr;
+    q->packed = std::move(bytes);
+    return q;
+  }
+  return float_linear_view(type, K, N, bytes);
 }
 
 }  // namespace llmkit::ops

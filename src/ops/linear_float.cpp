@@ -14,8 +14,8 @@
 
 #include "ops/basic.hpp"
 #include "ops/linear_impl.hpp"
-#include "ops/weight_buffer.hpp"
 #include "ops/simd.hpp"
+#include "ops/weight_buffer.hpp"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -79,6 +79,7 @@ struct FloatLinear final : PackedLinear::Impl {
   const uint8_t* base() const { return packed.data(); }
   void forward(const float* x, int64_t M, float* y, ThreadPool& pool) const override;
   const char* name() const noexcept override { return kname; }
+  const WeightBuffer* storage() const noexcept override { return &packed; }
 };
 
 // Activations converted to the kernel's input form: F32 as is, F16 rounded (kept as f32 values),
@@ -206,14 +207,22 @@ template <int NT>
 void run_tiles_512(const FloatLinear& L, const FloatActs& a, const float* x, int64_t t, int64_t m0,
                    int mb, float* y) {
   switch (mb) {
-    case 1: return run_tile_512<1, NT>(L, a, x, t, m0, y);
-    case 2: return run_tile_512<2, NT>(L, a, x, t, m0, y);
-    case 3: return run_tile_512<3, NT>(L, a, x, t, m0, y);
-    case 4: return run_tile_512<4, NT>(L, a, x, t, m0, y);
-    case 5: return run_tile_512<5, NT>(L, a, x, t, m0, y);
-    case 6: return run_tile_512<6, NT>(L, a, x, t, m0, y);
-    case 7: return run_tile_512<7, NT>(L, a, x, t, m0, y);
-    default: return run_tile_512<8, NT>(L, a, x, t, m0, y);
+    case 1:
+      return run_tile_512<1, NT>(L, a, x, t, m0, y);
+    case 2:
+      return run_tile_512<2, NT>(L, a, x, t, m0, y);
+    case 3:
+      return run_tile_512<3, NT>(L, a, x, t, m0, y);
+    case 4:
+      return run_tile_512<4, NT>(L, a, x, t, m0, y);
+    case 5:
+      return run_tile_512<5, NT>(L, a, x, t, m0, y);
+    case 6:
+      return run_tile_512<6, NT>(L, a, x, t, m0, y);
+    case 7:
+      return run_tile_512<7, NT>(L, a, x, t, m0, y);
+    default:
+      return run_tile_512<8, NT>(L, a, x, t, m0, y);
   }
 }
 #endif
@@ -271,8 +280,10 @@ void FloatLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool)
 
 }  // namespace
 
-std::unique_ptr<PackedLinear::Impl> make_float_linear(TensorType type, const uint8_t* data,
-                                                      int64_t K, int64_t N) {
+namespace {
+
+// The packed layout of an N x K float matrix (everything but the bytes); nullptr for other types.
+std::unique_ptr<FloatLinear> float_layout(TensorType type, int64_t K, int64_t N) {
   if (type != TensorType::F32 && type != TensorType::F16 && type != TensorType::BF16)
     return nullptr;
   if (type == TensorType::BF16 && K % 2 != 0) return nullptr;
@@ -283,8 +294,23 @@ std::unique_ptr<PackedLinear::Impl> make_float_linear(TensorType type, const uin
   L->n_tiles = (N + kTile - 1) / kTile;
   const int es = type == TensorType::F32 ? 4 : 2;
   L->tile_bytes = K * kTile * es;
-  const size_t total = size_t(L->n_tiles * L->tile_bytes);
-  L->packed = WeightBuffer(total);
+  L->wbytes = uint64_t(L->n_tiles * L->tile_bytes);
+  const bool simd =
+      simd::has_avx512_vnni() && (type != TensorType::BF16 || simd::has_avx512_bf16());
+  L->kname = type == TensorType::F32   ? (simd ? "avx512-f32x16" : "portable-f32x16")
+             : type == TensorType::F16 ? (simd ? "avx512-f16x16" : "portable-f16x16")
+                                       : (simd ? "avx512bf16-bf16x16" : "portable-bf16x16");
+  return L;
+}
+
+}  // namespace
+
+std::unique_ptr<PackedLinear::Impl> make_float_linear(TensorType type, const uint8_t* data,
+                                                      int64_t K, int64_t N) {
+  auto L = float_layout(type, K, N);
+  if (!L) return nullptr;
+  const int es = type == TensorType::F32 ? 4 : 2;
+  L->packed = WeightBuffer(size_t(L->wbytes));
   uint8_t* base = L->packed.data();
   for (int64_t n = 0; n < N; ++n) {
     const int64_t t = n / kTile, r = n % kTile;
@@ -297,12 +323,15 @@ std::unique_ptr<PackedLinear::Impl> make_float_linear(TensorType type, const uin
         std::memcpy(tile + (k * kTile + r) * es, row + k * es, size_t(es));
     }
   }
-  L->wbytes = uint64_t(total);
-  const bool simd =
-      simd::has_avx512_vnni() && (type != TensorType::BF16 || simd::has_avx512_bf16());
-  L->kname = type == TensorType::F32   ? (simd ? "avx512-f32x16" : "portable-f32x16")
-             : type == TensorType::F16 ? (simd ? "avx512-f16x16" : "portable-f16x16")
-                                       : (simd ? "avx512bf16-bf16x16" : "portable-bf16x16");
+  return L;
+}
+
+std::unique_ptr<PackedLinear::Impl> float_linear_view(TensorType type, int64_t K, int64_t N,
+                                                      WeightBuffer& bytes) {
+  auto L = float_layout(type, K, N);
+  if (!L || L->wbytes != bytes.size() || reinterpret_cast<uintptr_t>(bytes.data()) % 64 != 0)
+    return nullptr;
+  L->packed = std::move(bytes);
   return L;
 }
 

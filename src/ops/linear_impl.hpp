@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "ops/linear.hpp"
+#include "ops/weight_buffer.hpp"
 
 namespace llmkit::ops {
 
@@ -16,6 +17,8 @@ struct PackedLinear::Impl {
   // x [M, K] -> y [M, N]
   virtual void forward(const float* x, int64_t M, float* y, ThreadPool& pool) const = 0;
   virtual const char* name() const noexcept = 0;
+  // The packed bytes the kernels read (nullptr: the reference kernel's borrowed/copied rows).
+  virtual const WeightBuffer* storage() const noexcept { return nullptr; }
 };
 
 // The fast path for TYPE (nullptr when none applies: the caller falls back to reference).
@@ -28,6 +31,11 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear_stacked(
     io::TensorType type, const std::vector<PackedLinear::RowBlock>& blocks, int64_t K,
     const PackedLinear::ReleaseFn& release);
 bool fast_linear_supports(io::TensorType type) noexcept;
+// A kFast layer over already-packed BYTES (moved in when accepted), or nullptr when TYPE has no
+// fast kernel, BYTES is not exactly the layout's size, or not 64-byte aligned.
+// Defined in linear_fast.cpp.
+std::unique_ptr<PackedLinear::Impl> make_fast_linear_view(io::TensorType type, int64_t K, int64_t N,
+                                                          WeightBuffer& bytes);
 
 }  // namespace llmkit::ops
 

@@ -44,13 +44,23 @@ WeightBuffer::WeightBuffer(size_t bytes) : size_(bytes) {
   data_ = static_cast<uint8_t*>(p);
 }
 
+WeightBuffer WeightBuffer::borrow(const uint8_t* bytes, size_t n,
+                                  std::shared_ptr<const void> owner) {
+  WeightBuffer b;
+  b.data_ = const_cast<uint8_t*>(bytes);  // never written: see the header
+  b.size_ = n;
+  b.owner_ = owner ? std::move(owner) : std::make_shared<int>(0);
+  return b;
+}
+
 void WeightBuffer::release() noexcept {
+  if (owner_) {
+    owner_.reset();  // borrowed: the owner frees the bytes
+  } else if (map_) {
 #if defined(__linux__)
-  if (map_) {
     munmap(map_, map_bytes_);
-  } else
 #endif
-  {
+  } else {
     std::free(data_);
   }
   data_ = nullptr;
@@ -64,7 +74,8 @@ WeightBuffer::WeightBuffer(WeightBuffer&& o) noexcept
     : data_(std::exchange(o.data_, nullptr)),
       size_(std::exchange(o.size_, 0)),
       map_(std::exchange(o.map_, nullptr)),
-      map_bytes_(std::exchange(o.map_bytes_, 0)) {}
+      map_bytes_(std::exchange(o.map_bytes_, 0)),
+      owner_(std::move(o.owner_)) {}
 
 WeightBuffer& WeightBuffer::operator=(WeightBuffer&& o) noexcept {
   if (this != &o) {
@@ -73,6 +84,7 @@ WeightBuffer& WeightBuffer::operator=(WeightBuffer&& o) noexcept {
     size_ = std::exchange(o.size_, 0);
     map_ = std::exchange(o.map_, nullptr);
     map_bytes_ = std::exchange(o.map_bytes_, 0);
+    owner_ = std::move(o.owner_);
   }
   return *this;
 }

@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "llmkit/model.hpp"
+#include "models/repack_cache.hpp"
 #include "runtime/chat_format.hpp"
 #include "runtime/model_impl.hpp"
 #include "runtime/text.hpp"
@@ -61,10 +62,17 @@ Result<std::shared_ptr<const Model>> load_impl(const std::string& path, const Mo
   } catch (const std::system_error&) {
     // no thread available: load it below, after the weights
   }
-  auto decoder = models::Decoder::build(impl->desc, impl->arch, be, options.progress);
+  std::unique_ptr<models::RepackCache> cache;
+  if (be == ops::Backend::kFast && !options.repack_cache_dir.empty())
+    cache = models::RepackCache::open(options.repack_cache_dir, path);
+  auto decoder = models::Decoder::build(impl->desc, impl->arch, be, options.progress, cache.get());
   auto tokenizer = tok_future.valid() ? tok_future.get() : runtime::load_tokenizer(d);
   if (!decoder) return decoder.status();
   if (!tokenizer) return tokenizer.status();
+  if (cache) {
+    (void)cache->save();  // best effort: a failure is only noted
+    impl->info.repack_cache = cache->note();
+  }
   impl->decoder = std::move(decoder).value();
   if (be == ops::Backend::kFast) d.release_all_pages();  // only packed copies are read now
   impl->tokenizer = std::move(tokenizer).value();

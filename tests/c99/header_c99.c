@@ -9,7 +9,7 @@
 /* C99 has no _Static_assert: a negative array size fails the build instead. */
 #define CHECK_SIZE(type, size) typedef char check_##type[(sizeof(type) == (size)) ? 1 : -1]
 #if UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
-CHECK_SIZE(llmkit_model_params, 32);
+CHECK_SIZE(llmkit_model_params, 40);
 CHECK_SIZE(llmkit_model_info, 56);
 CHECK_SIZE(llmkit_memory_estimate, 40);
 CHECK_SIZE(llmkit_chat_message, 16);

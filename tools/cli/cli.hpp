@@ -33,6 +33,12 @@ struct Register {
 // /SmolLM2-135M-Instruct.Q4_1.gguf.
 std::string default_model_path();
 
+// The repack cache directory the CLI uses (ModelOptions::repack_cache_dir): --repack-cache DIR,
+// or off with --no-repack-cache, else $LLMKIT_REPACK_CACHE (empty: off), else
+// ${LLMKIT_MODEL_CACHE:-~/.cache/llmkit}/repack. Removes the options from ARGS.
+std::string repack_cache_option(class Args& args);
+extern const char* const kRepackCacheUsage;  // the options' help lines
+
 // Tiny argument helper: `--name value`, `--name=value`, `-n value` and boolean flags.
 class Args {
  public:

@@ -155,7 +155,7 @@ std::vector<int32_t> make_tokens(size_t n, uint32_t n_vocab, uint64_t seed) {
 const char* usage_text =
     "usage: llmkit bench [-m MODEL] [-p 512] [-n 128] [-t 1,2] [-r 5] [-o text|json|csv]\n"
     "                    [-c 2048] [--ttft-prompt 16] [--backend fast|reference] [--no-probe]\n"
-    "                    [--no-warmup]\n"
+    "                    [--no-warmup] [--repack-cache DIR | --no-repack-cache]\n"
     "  -m, --model PATH      GGUF file or HF folder (default: the setup script's model)\n"
     "  -p, --n-prompt N,...  prompt-processing tests: N tokens in one batch (0: none)\n"
     "  -n, --n-gen N,...     text-generation tests: N tokens one by one (0: none)\n"
@@ -165,6 +165,7 @@ const char* usage_text =
     "  -c, --ctx N           session context (default 2048, at least prompt + gen)\n"
     "  --ttft-prompt N       prompt length for the time-to-first-token measurement\n"
     "  --no-probe            skip the read-bandwidth probe (no roofline)\n";
+// kRepackCacheUsage follows usage_text in the help.
 
 struct Options {
   std::string model;
@@ -176,14 +177,16 @@ struct Options {
   Backend backend = Backend::kFast;
   bool probe = true;
   bool warmup = true;
+  std::string repack_cache_dir;
 };
 
 int parse_options(const std::vector<std::string>& argv, Options& o) {
   Args args(argv);
   if (args.flag("--help", "-h")) {
-    std::fprintf(stderr, "%s", usage_text);
+    std::fprintf(stderr, "%s%s", usage_text, kRepackCacheUsage);
     return 0;
   }
+  o.repack_cache_dir = repack_cache_option(args);
   o.probe = !args.flag("--no-probe");
   o.warmup = !args.flag("--no-warmup");
   auto bad = [](const std::string& what, const std::string& v) {
@@ -275,6 +278,7 @@ int run_bench(const std::vector<std::string>& argv) {
     ModelOptions mo;
     mo.backend = o.backend;
     mo.n_threads = nt;
+    mo.repack_cache_dir = o.repack_cache_dir;
     const auto t_load = Clock::now();
     auto model = Model::load(o.model, mo);
     if (!model.is_ok()) {
@@ -283,6 +287,7 @@ int run_bench(const std::vector<std::string>& argv) {
     }
     const double load_ms = ms_since(t_load);
     info = (*model)->info();
+    if (!info.repack_cache.empty()) std::fprintf(stderr, "llmkit bench: %s\n", info.repack_cache.c_str());
     SessionOptions so;
     so.n_ctx = static_cast<uint32_t>(o.ctx);
     so.n_threads = nt;

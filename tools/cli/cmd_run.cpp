@@ -63,8 +63,9 @@ void print_usage(bool chat) {
                "  --kv-type f16|f32|bf16  KV cache precision (default f16)\n"
                "  --backend fast|reference  compute path (default fast)\n"
                "  --system TEXT         system prompt for --chat / chat\n"
+               "%s"
                "  -v, --verbose         model info on stderr\n",
-               default_model_path().c_str());
+               default_model_path().c_str(), kRepackCacheUsage);
 }
 
 // Parses the options shared by run and chat; returns an exit code >= 0 on error/help.
@@ -113,6 +114,7 @@ int parse_common(Args& args, CommonOptions& o, bool chat) {
   }
   o.system = args.option("--system").value_or("");
   o.verbose = args.flag("--verbose", "-v");
+  o.model_options.repack_cache_dir = repack_cache_option(args);
   return -1;
 }
 
@@ -133,6 +135,10 @@ Result<std::shared_ptr<const Model>> load_model(const CommonOptions& o) {
                  o.model.c_str(), i.architecture.c_str(), i.format.c_str(), i.file_type.c_str(), i.n_layer,
                  i.n_embd, i.n_vocab, i.load_ms);
   }
+  // A first load writes the cache (a large file): always say so; reuse only when verbose.
+  const std::string& note = (*m)->info().repack_cache;
+  if (!note.empty() && (o.verbose || note.find("mapped from") == std::string::npos))
+    std::fprintf(stderr, "[llmkit] %s\n", note.c_str());
   return m;
 }
 

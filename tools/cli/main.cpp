@@ -12,15 +12,28 @@ std::vector<Command>& commands() {
   return cmds;
 }
 
-std::string default_model_path() {
-  std::string dir;
-  if (const char* e = std::getenv("LLMKIT_MODEL_CACHE")) {
-    dir = e;
-  } else {
-    const char* home = std::getenv("HOME");
-    dir = std::string(home ? home : ".") + "/.cache/llmkit";
-  }
-  return dir + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+namespace {
+std::string model_cache_dir() {
+  if (const char* e = std::getenv("LLMKIT_MODEL_CACHE")) return e;
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : ".") + "/.cache/llmkit";
+}
+}  // namespace
+
+std::string default_model_path() { return model_cache_dir() + "/SmolLM2-135M-Instruct.Q4_1.gguf"; }
+
+const char* const kRepackCacheUsage =
+    "  --repack-cache DIR    cache of repacked weights for fast reloads (default\n"
+    "                        $LLMKIT_REPACK_CACHE, else ~/.cache/llmkit/repack)\n"
+    "  --no-repack-cache     pack the weights at every load, write no cache\n";
+
+std::string repack_cache_option(Args& args) {
+  const bool off = args.flag("--no-repack-cache");
+  const auto dir = args.option("--repack-cache");
+  if (off) return "";
+  if (dir) return *dir;
+  if (const char* e = std::getenv("LLMKIT_REPACK_CACHE")) return e;
+  return model_cache_dir() + "/repack";
 }
 
 bool Args::flag(const std::string& long_name, const std::string& short_name) {

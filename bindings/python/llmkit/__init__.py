@@ -238,7 +238,9 @@ class Model:
     """A loaded model (immutable, thread-safe). `Model(path)` loads a GGUF file or an HF folder."""
 
     def __init__(self, path: str, *, backend: str = "fast", n_threads: int = 0, use_mmap: bool = True,
-                 progress: Optional[Callable[[float], bool]] = None):
+                 progress: Optional[Callable[[float], bool]] = None, repack_cache_dir: Optional[str] = None):
+        """repack_cache_dir: directory of the on-disk cache of repacked weights (None: no cache);
+        the first load writes it, later loads map it (fast reloads). See `repack_cache`."""
         L = C.lib()
         p = C.ModelParams()
         L.llmkit_model_params_init(ctypes.byref(p))
@@ -247,6 +249,7 @@ class Model:
         p.backend = C.BACKENDS[backend]
         p.n_threads = n_threads
         p.use_mmap = 1 if use_mmap else 0
+        p.repack_cache_dir = str(repack_cache_dir).encode() if repack_cache_dir else None
         self._progress_cb = None
         if progress is not None:
             def _cb(fraction: float, _ud: Optional[int]) -> int:
@@ -317,6 +320,11 @@ class Model:
     @property
     def license(self) -> str:
         return self._string("license")
+
+    @property
+    def repack_cache(self) -> str:
+        """What the repack cache did at load ("" when none was configured)."""
+        return self._string("repack_cache")
 
     @property
     def chat_template(self) -> Optional[str]:

@@ -33,7 +33,7 @@ KV_TYPES = {"f32": 0, "f16": 1, "bf16": 2}
 BACKENDS = {"fast": 0, "reference": 1}
 SPECIAL = {"bos": 0, "eos": 1, "eot": 2, "pad": 3, "unk": 4}
 MODEL_STRINGS = {"architecture": 0, "name": 1, "license": 2, "chat_template": 3, "file_type": 4,
-                 "format": 5, "path": 6}
+                 "format": 5, "path": 6, "repack_cache": 7}
 
 # ---- structs (mirror llmkit.h field by field) ------------------------------------------------------
 PROGRESS_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_float, ctypes.c_void_p)
@@ -45,7 +45,7 @@ LOG_CB = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
 class ModelParams(ctypes.Structure):
     _fields_ = [("struct_size", ctypes.c_uint32), ("backend", ctypes.c_int32), ("n_threads", ctypes.c_int32),
                 ("use_mmap", ctypes.c_int32), ("progress_callback", PROGRESS_CB),
-                ("progress_user_data", ctypes.c_void_p)]
+                ("progress_user_data", ctypes.c_void_p), ("repack_cache_dir", ctypes.c_char_p)]
 
 
 class ModelInfo(ctypes.Structure):

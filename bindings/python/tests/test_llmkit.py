@@ -61,6 +61,23 @@ def test_errors_carry_the_c_message(model: llmkit.Model) -> None:
         s.evaluate([1, 2, 3, 4, 5])
 
 
+def test_repack_cache_round_trip(tmp_path: Path, golden: dict) -> None:
+    q8 = FIXTURES / "models" / "TinyStories-656K-Q8_0.gguf"
+    src = tmp_path / "q8.gguf"
+    src.write_bytes(q8.read_bytes())
+    runs = []
+    for expect in ("wrote", "mapped from"):
+        m = llmkit.Model(str(src), repack_cache_dir=str(tmp_path / "cache"))
+        assert expect in m.repack_cache
+        s = m.session()
+        gen = s.generate([1], temperature=0.0, max_new_tokens=16, stop_at_end_of_generation=False)
+        list(gen)
+        runs.append(gen.tokens)
+        m.close()
+    assert runs[0] == runs[1]
+    assert llmkit.Model(str(src)).repack_cache == ""
+
+
 def test_greedy_golden_token_ids(model: llmkit.Model, golden: dict) -> None:
     expect = golden["input_tokens"][1:]
     s = model.session()

@@ -61,6 +61,7 @@ pub struct llmkit_model_params {
     pub use_mmap: i32,
     pub progress_callback: llmkit_progress_callback,
     pub progress_user_data: *mut c_void,
+    pub repack_cache_dir: *const c_char,
 }
 
 #[repr(C)]
@@ -87,6 +88,7 @@ pub const LLMKIT_MODEL_CHAT_TEMPLATE: llmkit_model_string = 3;
 pub const LLMKIT_MODEL_FILE_TYPE: llmkit_model_string = 4;
 pub const LLMKIT_MODEL_FORMAT: llmkit_model_string = 5;
 pub const LLMKIT_MODEL_PATH: llmkit_model_string = 6;
+pub const LLMKIT_MODEL_REPACK_CACHE: llmkit_model_string = 7;
 
 pub type llmkit_kv_type = c_int;
 pub const LLMKIT_KV_F32: llmkit_kv_type = 0;
@@ -347,7 +349,7 @@ mod tests {
     // tests/c99/header_c99.c, which prints the same numbers).
     #[test]
     fn struct_layouts() {
-        assert_eq!(size_of::<llmkit_model_params>(), 32);
+        assert_eq!(size_of::<llmkit_model_params>(), 40);
         assert_eq!(size_of::<llmkit_model_info>(), 56);
         assert_eq!(size_of::<llmkit_memory_estimate>(), 40);
         assert_eq!(size_of::<llmkit_chat_message>(), 16);

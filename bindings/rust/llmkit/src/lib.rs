@@ -209,10 +209,27 @@ impl Model {
     }
 
     /// Loads with a progress callback (fraction 0..=1); returning false cancels the load.
-    pub fn load_with_progress(path: &str, mut progress: impl FnMut(f32) -> bool) -> Result<Model> {
+    pub fn load_with_progress(path: &str, progress: impl FnMut(f32) -> bool) -> Result<Model> {
+        Self::load_impl(path, None, progress)
+    }
+
+    /// Loads with an on-disk cache of repacked weights in `dir` (see llmkit.h,
+    /// `repack_cache_dir`): the first load writes it, later loads map it (much faster).
+    pub fn load_with_repack_cache(path: &str, dir: &str) -> Result<Model> {
+        Self::load_impl(path, Some(dir), |_| true)
+    }
+
+    fn load_impl(path: &str, repack_cache_dir: Option<&str>, mut progress: impl FnMut(f32) -> bool) -> Result<Model> {
         let cpath = cstring(path, "path")?;
+        let cdir = match repack_cache_dir {
+            Some(d) => Some(cstring(d, "repack_cache_dir")?),
+            None => None,
+        };
         let mut params: sys::llmkit_model_params = unsafe { std::mem::zeroed() };
         unsafe { sys::llmkit_model_params_init(&mut params) };
+        if let Some(d) = &cdir {
+            params.repack_cache_dir = d.as_ptr();
+        }
         unsafe extern "C" fn trampoline(fraction: f32, ud: *mut c_void) -> c_int {
             let f = &mut *(ud as *mut &mut dyn FnMut(f32) -> bool);
             match catch_unwind(AssertUnwindSafe(|| f(fraction))) {
@@ -256,6 +273,10 @@ impl Model {
     }
     pub fn license(&self) -> Result<String> {
         self.string(sys::LLMKIT_MODEL_LICENSE)
+    }
+    /// What the repack cache did at load ("" when none was configured).
+    pub fn repack_cache_note(&self) -> Result<String> {
+        self.string(sys::LLMKIT_MODEL_REPACK_CACHE)
     }
     /// The raw chat template, or None when the model has none.
     pub fn chat_template(&self) -> Result<Option<String>> {

@@ -1,0 +1,108 @@
+// Internal: an on-disk cache of a model's repacked weights, for fast second loads.
+//
+// Why: the fast kernels read weights in a repacked layout (ops/linear.hpp), so a load writes a
+// packed copy of every matrix into fresh anonymous memory. On the machines we measured, most of
+// that time is the kernel zeroing new pages, and in VMs whose host backs guest memory lazily a
+// first touch is several times slower still (BENCHMARKS.md). A cache file holds the packed
+// bytes; a later load maps it read-only (pages come straight from the page cache, like
+// llama.cpp's mmap of the GGUF) and attaches every layer to the mapping without copying.
+//
+// File: <dir>/<model file name>-<16 hex digits of a hash of its absolute path>.llmkpack
+// (one file per model path; a stale one is replaced). Layout, little-endian as written by this
+// machine:
+//   [0, 4096)   header: magic "LLMKPAK1", format version, the source file's size, mtime (ns),
+//               inode and device, the llmkit version, the index's offset/size, the file size
+//   index       per entry: key (tensor name(s)), tensor type, K, N, packing fingerprint
+//               (ops::packed_format_fingerprint), offset and size of its bytes
+//   data        each entry's packed bytes at a 4096-aligned offset
+// Trust: the file is validated like any input (magic, version, sizes, every offset and size in
+// bounds, entry sizes equal to what the layout of (type, K, N) needs); any mismatch makes the
+// cache miss, never an error or a crash. The data bytes are only ever used as numbers.
+// Staleness: an entry is used only if the source file's size, mtime, inode and device are those
+// recorded, and its type's packing fingerprint equals this build's.
+// Writing: after a load that missed, to "<file>.tmp.<pid>", renamed over the old file when
+// complete, so readers never see a partial file. Failures (no space, read-only dir) are noted and
+// ignored: the model still loads.
+//
+// Not thread-safe: one load uses one RepackCache.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "io/ggml_types.hpp"
+#include "io/mapped_file.hpp"
+#include "ops/linear.hpp"
+
+namespace llmkit::models {
+
+class RepackCache {
+ public:
+  // The cache file for the GGUF file MODEL_PATH under DIR (created on save() if need be).
+  // Never fails: an unreadable, stale or malformed file means every lookup misses (see note()).
+  static std::unique_ptr<RepackCache> open(const std::string& dir, const std::string& model_path);
+
+  // The cached layer for KEY when an entry with that key, type and shape is valid; nullopt
+  // otherwise. A hit is remembered for save() (its bytes stay in the mapping).
+  std::optional<ops::PackedLinear> lookup(const std::string& key, io::TensorType type, int64_t K,
+                                          int64_t N);
+  // Remembers the packed bytes of LAYER (packed after a miss) under KEY, for save(). The bytes
+  // must stay valid until save() (moving a PackedLinear keeps them in place). Layers without
+  // packed bytes (types without a fast kernel) are not cached: they are packed on every load.
+  void record(const std::string& key, const ops::PackedLinear& layer);
+
+  // Writes the cache file when a layer was recorded after a miss. Returns false with a note when
+  // it did not write (nothing new, or a failure); never throws.
+  bool save();
+
+  // One line for logs: what the cache did ("12 layers mapped from ...", "wrote ...", why not).
+  const std::string& note() const noexcept { return note_; }
+  const std::string& path() const noexcept { return path_; }
+  int hits() const noexcept { return hits_; }
+  int misses() const noexcept { return misses_; }
+
+  // Header and index limits (public for the fuzz target and tests).
+  static constexpr uint64_t kHeaderBytes = 4096;
+  static constexpr uint64_t kAlign = 4096;
+  static constexpr uint32_t kMaxEntries = 1u << 20;
+  static constexpr uint32_t kMaxKey = 4096;
+
+  struct Entry {
+    std::string key;
+    uint32_t type = 0;
+    int64_t K = 0, N = 0;
+    uint64_t fingerprint = 0;
+    uint64_t offset = 0, size = 0;
+  };
+  // Parses a cache image: the header checks against SOURCE_ID (size, mtime_ns, inode, device) and
+  // the index bounds. Returns the entries, or nullopt with WHY set.
+  static std::optional<std::vector<Entry>> parse(const uint8_t* data, uint64_t size,
+                                                 const uint64_t source_id[4], std::string* why);
+
+ private:
+  RepackCache() = default;
+  std::string dir_, path_, note_;
+  uint64_t source_id_[4] = {0, 0, 0, 0};
+  bool usable_dir_ = false;  // a source identity was read and the path built
+  std::shared_ptr<io::MappedFile> map_;
+  std::unordered_map<std::string, Entry> by_key_;
+  struct Recorded {
+    std::string key;
+    uint32_t type;
+    int64_t K, N;
+    uint64_t fingerprint;
+    const uint8_t* bytes;
+    uint64_t size;
+  };
+  std::vector<Recorded> recorded_;
+  std::unordered_map<uint32_t, uint64_t> fingerprints_;  // per type, memoized
+  int hits_ = 0, misses_ = 0;
+  bool new_entries_ = false;  // record() stored a layer packed after a miss
+  uint64_t fingerprint(io::TensorType type);
+};
+
+}  // namespace llmkit::models
