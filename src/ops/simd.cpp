@@ -28,7 +28,12 @@ bool has_avx2() noexcept {
                         __builtin_cpu_supports("f16c");
   return v;
 }
+bool is_amd() noexcept {
+  static const bool v = __builtin_cpu_is("amd");
+  return v;
+}
 #else
+bool is_amd() noexcept { return false; }
 bool has_avx512_vnni() noexcept { return false; }
 bool has_avx512_bf16() noexcept { return false; }
 bool has_avx2() noexcept { return false; }

@@ -12,6 +12,9 @@ bool has_avx512_vnni() noexcept;
 bool has_avx512_bf16() noexcept;
 // True when the CPU supports AVX2 + FMA + F16C.
 bool has_avx2() noexcept;
+// True on AMD CPUs (tuning only: e.g. decode prefetch distance and cache level, see
+// linear_fast.cpp).
+bool is_amd() noexcept;
 
 float dot_f32(const float* a, const float* b, int64_t n) noexcept;
 // b holds IEEE halves.
