@@ -157,8 +157,17 @@ typedef struct llmkit_model_params {
   const char* repack_cache_dir;
 } llmkit_model_params;
 
-/* Fills *PARAMS with the defaults and sets struct_size. No-op on NULL. */
+/* Fills the first SIZE bytes of *PARAMS with the defaults (whole fields only) and sets
+ * struct_size to the bytes filled. Pass SIZE = sizeof(llmkit_model_params) as the caller compiled
+ * it, so a library newer than the caller's header never writes past the caller's struct. No-op on
+ * NULL or when SIZE < 4. */
+LLMKIT_API void llmkit_model_params_init_sized(llmkit_model_params* params, size_t size);
+/* The 0.1.0 entry point, kept for binaries built against it: fills only the fields 0.1.0 had
+ * (struct_size .. progress_user_data). Source code calling llmkit_model_params_init(p) gets the
+ * sized variant through the macro below. */
 LLMKIT_API void llmkit_model_params_init(llmkit_model_params* params);
+#define llmkit_model_params_init(params) \
+  llmkit_model_params_init_sized((params), sizeof(*(params)))
 
 /* Loads PATH: a GGUF file (first split of a split model) or a Hugging Face folder (config.json,
  * *.safetensors, tokenizer files). PARAMS may be NULL (defaults). On success *OUT_MODEL owns the

@@ -243,7 +243,7 @@ class Model:
         the first load writes it, later loads map it (fast reloads). See `repack_cache`."""
         L = C.lib()
         p = C.ModelParams()
-        L.llmkit_model_params_init(ctypes.byref(p))
+        L.llmkit_model_params_init_sized(ctypes.byref(p), ctypes.sizeof(p))
         if backend not in C.BACKENDS:
             raise InvalidArgumentError(C.ERR_INVALID_ARGUMENT, f"backend must be one of {list(C.BACKENDS)}")
         p.backend = C.BACKENDS[backend]

@@ -156,7 +156,7 @@ def _declare(L: ctypes.CDLL) -> ctypes.CDLL:
     f("llmkit_status_str", ctypes.c_char_p, ctypes.c_int)
     f("llmkit_last_error", ctypes.c_char_p)
     f("llmkit_set_log_callback", None, LOG_CB, P, ctypes.c_int)
-    f("llmkit_model_params_init", None, ctypes.POINTER(ModelParams))
+    f("llmkit_model_params_init_sized", None, ctypes.POINTER(ModelParams), ctypes.c_size_t)
     f("llmkit_model_load", S, ctypes.c_char_p, ctypes.POINTER(ModelParams), ctypes.POINTER(P))
     f("llmkit_model_free", None, P)
     f("llmkit_model_get_info", S, P, ctypes.POINTER(ModelInfo))

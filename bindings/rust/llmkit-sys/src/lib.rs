@@ -213,6 +213,7 @@ extern "C" {
     pub fn llmkit_set_log_callback(callback: llmkit_log_callback, user_data: *mut c_void, min_level: llmkit_log_level);
 
     pub fn llmkit_model_params_init(params: *mut llmkit_model_params);
+    pub fn llmkit_model_params_init_sized(params: *mut llmkit_model_params, size: usize);
     pub fn llmkit_model_load(
         path: *const c_char,
         params: *const llmkit_model_params,

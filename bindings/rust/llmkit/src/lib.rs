@@ -226,7 +226,7 @@ impl Model {
             None => None,
         };
         let mut params: sys::llmkit_model_params = unsafe { std::mem::zeroed() };
-        unsafe { sys::llmkit_model_params_init(&mut params) };
+        unsafe { sys::llmkit_model_params_init_sized(&mut params, std::mem::size_of::<sys::llmkit_model_params>()) };
         if let Some(d) = &cdir {
             params.repack_cache_dir = d.as_ptr();
         }
