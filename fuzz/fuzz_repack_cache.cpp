@@ -1,20 +1,19 @@
-// libFuzzer target: the repack-cache header and index parser (models/repack_cache.hpp). Any bytes
-// must give either entries that lie inside the image or a reason, never a crash.
+// libFuzzer target: the repack-cache header and index parser (io/repack_cache_format.hpp). Any
+// bytes must give either entries that lie inside the image or a reason, never a crash.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
 
-#include "models/repack_cache.hpp"
+#include "io/repack_cache_format.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using llmkit::models::RepackCache;
   // Take the source identity from the image itself (header bytes 16..48), so inputs can get past
   // the staleness check and exercise the index.
   uint64_t id[4] = {0, 0, 0, 0};
   if (size >= 48) std::memcpy(id, data + 16, sizeof id);
   std::string why;
-  auto entries = RepackCache::parse(data, size, id, &why);
+  auto entries = llmkit::io::parse_repack_cache(data, size, id, &why);
   if (!entries) {
     if (why.empty()) __builtin_trap();
     return 0;

@@ -171,7 +171,30 @@ def all_dtypes_safetensors(dst):
     write_safetensors(dst, hdr, bytes(buf))
 
 
+def repack_cache_image(entries, source=(1000, 2000, 3000, 4000)):
+    """A valid .llmkpack image (io/repack_cache_format.hpp) with tiny entries [(key, type, K, N, size)]."""
+    align = lambda x: (x + 4095) // 4096 * 4096
+    index_len = sum(4 + len(k) + 4 + 4 + 8 * 5 for k, *_ in entries)
+    off = align(4096 + index_len)
+    index = b""
+    for key, typ, k, n, size in entries:
+        kb = key.encode()
+        index += struct.pack("<I", len(kb)) + kb + struct.pack("<IIqqQQQ", typ, 0, k, n, 0x1234, off, size)
+        off = align(off + size)
+    header = b"LLMKPAK1" + struct.pack("<II4QQQQII", 1, len(entries), *source, 4096, len(index), off,
+                                       0x01020304, 0) + b"0.1.0".ljust(32, b"\0")
+    img = bytearray(off)
+    img[:len(header)] = header
+    img[4096:4096 + len(index)] = index
+    return bytes(img)
+
+
 def main():
+    d = out_dir("fuzz_repack_cache")
+    open(f"{d}/two-entries.llmkpack", "wb").write(
+        repack_cache_image([("blk.0.attn_q.weight+blk.0.attn_k.weight", 8, 64, 32, 100), ("output.weight", 2, 64, 16, 64)]))
+    open(f"{d}/empty-index.llmkpack", "wb").write(repack_cache_image([]))
+
     d = out_dir("fuzz_gguf")
     shrink_gguf(f"{FIX}/models/stories260K.gguf", f"{d}/stories260K-mini.gguf")
     shrink_gguf(f"{FIX}/models/TinyStories-656K-Q8_0.gguf", f"{d}/TinyStories-656K-mini.gguf", keep_vocab=300)

@@ -10,16 +10,15 @@
 #include <fstream>
 #include <vector>
 
+#include "io/repack_cache_format.hpp"
 #include "llmkit/model.hpp"
 #include "llmkit/session.hpp"
-#include "models/repack_cache.hpp"
 #include "ops/linear.hpp"
 #include "test_util.hpp"
 
 namespace fs = std::filesystem;
 using llmkit::Model;
 using llmkit::ModelOptions;
-using llmkit::models::RepackCache;
 
 namespace {
 
@@ -170,15 +169,15 @@ TEST_CASE("repack cache: the index parser rejects out-of-bounds entries") {
   uint64_t id[4];
   std::memcpy(id, good.data() + 16, sizeof id);
   std::string why;
-  auto entries = RepackCache::parse(good.data(), good.size(), id, &why);
+  auto entries = llmkit::io::parse_repack_cache(good.data(), good.size(), id, &why);
   REQUIRE_MESSAGE(entries, why);
   REQUIRE(!entries->empty());
   for (const auto& e : *entries) {
-    CHECK(e.offset % RepackCache::kAlign == 0);
+    CHECK(e.offset % llmkit::io::kRepackAlign == 0);
     CHECK(e.offset + e.size <= good.size());
   }
   uint64_t other[4] = {id[0] + 1, id[1], id[2], id[3]};
-  CHECK(!RepackCache::parse(good.data(), good.size(), other, &why));
+  CHECK(!llmkit::io::parse_repack_cache(good.data(), good.size(), other, &why));
   CHECK(contains(why, "changed"));
   // The first entry's offset field: key length (4) + key + type, pad (8) + K, N, fingerprint (24).
   uint32_t key_len;
@@ -187,13 +186,13 @@ TEST_CASE("repack cache: the index parser rejects out-of-bounds entries") {
   for (uint64_t bad_offset : {uint64_t(good.size()), uint64_t(4097), ~uint64_t(0) - 4095}) {
     std::vector<uint8_t> b = good;
     std::memcpy(b.data() + off_field, &bad_offset, 8);
-    CHECK(!RepackCache::parse(b.data(), b.size(), id, &why));
+    CHECK(!llmkit::io::parse_repack_cache(b.data(), b.size(), id, &why));
     CHECK(contains(why, "out of bounds"));
   }
   std::vector<uint8_t> b = good;
   const uint64_t huge = ~uint64_t(0);
   std::memcpy(b.data() + off_field + 8, &huge, 8);  // size
-  CHECK(!RepackCache::parse(b.data(), b.size(), id, &why));
+  CHECK(!llmkit::io::parse_repack_cache(b.data(), b.size(), id, &why));
 }
 
 TEST_CASE("PackedLinear::from_packed accepts only the exact layout") {
@@ -224,4 +223,25 @@ TEST_CASE("PackedLinear::from_packed accepts only the exact layout") {
   CHECK(llmkit::ops::packed_format_fingerprint(TensorType::Q8_0) != 0);
   CHECK(llmkit::ops::packed_format_fingerprint(TensorType::Q8_0) !=
         llmkit::ops::packed_format_fingerprint(TensorType::Q4_0));
+}
+
+TEST_CASE("repack cache: the fuzz seeds (written by fuzz/make_corpus.py) parse") {
+  // Python writes the format independently of layout_repack_cache: the two must agree.
+  const fs::path seed =
+      fs::path(LLMKIT_SOURCE_DIR) / "fuzz/corpus/fuzz_repack_cache/two-entries.llmkpack";
+  const std::vector<uint8_t> b = read_all(seed);
+  REQUIRE(!b.empty());
+  const uint64_t id[4] = {1000, 2000, 3000, 4000};
+  std::string why;
+  auto entries = llmkit::io::parse_repack_cache(b.data(), b.size(), id, &why);
+  REQUIRE_MESSAGE(entries, why);
+  REQUIRE(entries->size() == 2);
+  CHECK((*entries)[0].key == "blk.0.attn_q.weight+blk.0.attn_k.weight");
+  CHECK((*entries)[1].size == 64);
+  // The same entries laid out by the C++ writer give the same header and index bytes.
+  std::vector<llmkit::io::RepackCacheEntry> again = *entries;
+  const auto img = llmkit::io::layout_repack_cache(again, id);
+  CHECK(img.file_size == b.size());
+  CHECK(std::equal(img.header.begin(), img.header.end(), b.begin()));
+  CHECK(std::equal(img.index.begin(), img.index.end(), b.begin() + 4096));
 }

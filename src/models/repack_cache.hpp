@@ -8,13 +8,8 @@
 // llama.cpp's mmap of the GGUF) and attaches every layer to the mapping without copying.
 //
 // File: <dir>/<model file name>-<16 hex digits of a hash of its absolute path>.llmkpack
-// (one file per model path; a stale one is replaced). Layout, little-endian as written by this
-// machine:
-//   [0, 4096)   header: magic "LLMKPAK1", format version, the source file's size, mtime (ns),
-//               inode and device, the llmkit version, the index's offset/size, the file size
-//   index       per entry: key (tensor name(s)), tensor type, K, N, packing fingerprint
-//               (ops::packed_format_fingerprint), offset and size of its bytes
-//   data        each entry's packed bytes at a 4096-aligned offset
+// (one file per model path; a stale one is replaced). Its bytes (header, index, 4096-aligned
+// data) are io/repack_cache_format.hpp.
 // Trust: the file is validated like any input (magic, version, sizes, every offset and size in
 // bounds, entry sizes equal to what the layout of (type, K, N) needs); any mismatch makes the
 // cache miss, never an error or a crash. The data bytes are only ever used as numbers.
@@ -36,6 +31,7 @@
 
 #include "io/ggml_types.hpp"
 #include "io/mapped_file.hpp"
+#include "io/repack_cache_format.hpp"
 #include "ops/linear.hpp"
 
 namespace llmkit::models {
@@ -65,31 +61,13 @@ class RepackCache {
   int hits() const noexcept { return hits_; }
   int misses() const noexcept { return misses_; }
 
-  // Header and index limits (public for the fuzz target and tests).
-  static constexpr uint64_t kHeaderBytes = 4096;
-  static constexpr uint64_t kAlign = 4096;
-  static constexpr uint32_t kMaxEntries = 1u << 20;
-  static constexpr uint32_t kMaxKey = 4096;
-
-  struct Entry {
-    std::string key;
-    uint32_t type = 0;
-    int64_t K = 0, N = 0;
-    uint64_t fingerprint = 0;
-    uint64_t offset = 0, size = 0;
-  };
-  // Parses a cache image: the header checks against SOURCE_ID (size, mtime_ns, inode, device) and
-  // the index bounds. Returns the entries, or nullopt with WHY set.
-  static std::optional<std::vector<Entry>> parse(const uint8_t* data, uint64_t size,
-                                                 const uint64_t source_id[4], std::string* why);
-
  private:
   RepackCache() = default;
   std::string dir_, path_, note_;
   uint64_t source_id_[4] = {0, 0, 0, 0};
   bool usable_dir_ = false;  // a source identity was read and the path built
   std::shared_ptr<io::MappedFile> map_;
-  std::unordered_map<std::string, Entry> by_key_;
+  std::unordered_map<std::string, io::RepackCacheEntry> by_key_;
   struct Recorded {
     std::string key;
     uint32_t type;
