@@ -4,6 +4,8 @@
 // fallback, split files and SHA-256.
 #include <doctest/doctest.h>
 
+#include <chrono>
+
 #include <fstream>
 
 #include <array>
@@ -16,6 +18,7 @@
 #include "io/gguf.hpp"
 #include "io/model_description.hpp"
 #include "io/sha256.hpp"
+#include "llmkit/model.hpp"
 #include "loader_test_util.hpp"
 
 using llmkit::StatusCode;
@@ -498,6 +501,21 @@ TEST_CASE("gguf: split files NAME-0000k-of-0000N.gguf open as one model") {
     CHECK((*d)->files == std::vector<std::string>{s1, s2});
     CHECK((*d)->parameter_count() == 292800);
     CHECK((*d)->find("blk.4.ffn_down.weight")->source_file == s2);
+  }
+  SUBCASE("repack cache: a change to any split makes it stale") {
+    llmkit::ModelOptions mo;
+    mo.n_threads = 1;
+    mo.repack_cache_dir = dir.file("repack");
+    auto note = [&] {
+      auto m = llmkit::Model::load(s1, mo);
+      REQUIRE_MESSAGE(m.is_ok(), m.status().to_string());
+      return (*m)->info().repack_cache;
+    };
+    CHECK(note().find("wrote") != std::string::npos);
+    CHECK(note().find("mapped from") != std::string::npos);
+    std::filesystem::last_write_time(
+        s2, std::filesystem::last_write_time(s2) + std::chrono::seconds(5));
+    CHECK(note().find("wrote") != std::string::npos);
   }
   SUBCASE("missing split: NotFound naming the missing file") {
     std::filesystem::remove(s2);

@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -42,7 +43,8 @@ std::string mib(uint64_t bytes) { return std::to_string((bytes + (1u << 19)) >> 
 }  // namespace
 
 std::unique_ptr<RepackCache> RepackCache::open(const std::string& dir,
-                                               const std::string& model_path) {
+                                               const std::string& model_path,
+                                               const std::vector<std::string>& files) {
   std::unique_ptr<RepackCache> c(new RepackCache());
   c->dir_ = dir;
   struct stat st {};
@@ -50,10 +52,21 @@ std::unique_ptr<RepackCache> RepackCache::open(const std::string& dir,
     c->note_ = "repack cache not used: " + model_path + " is not a regular file";
     return c;
   }
-  c->source_id_[0] = uint64_t(st.st_size);
-  c->source_id_[1] = uint64_t(st.st_mtim.tv_sec) * 1000000000ull + uint64_t(st.st_mtim.tv_nsec);
-  c->source_id_[2] = uint64_t(st.st_ino);
-  c->source_id_[3] = uint64_t(st.st_dev);
+  // The identity of every file the weights come from (all splits of a split GGUF): one file's
+  // size, mtime (ns), inode and device as they are, several files' folded together per field.
+  for (size_t i = 0; i < std::max<size_t>(1, files.size()); ++i) {
+    const std::string& f = files.empty() ? model_path : files[i];
+    if (::stat(f.c_str(), &st) != 0) {
+      c->note_ = "repack cache not used: cannot stat " + f;
+      return c;
+    }
+    const uint64_t id[4] = {
+        uint64_t(st.st_size),
+        uint64_t(st.st_mtim.tv_sec) * 1000000000ull + uint64_t(st.st_mtim.tv_nsec),
+        uint64_t(st.st_ino), uint64_t(st.st_dev)};
+    for (int k = 0; k < 4; ++k)
+      c->source_id_[k] = i == 0 ? id[k] : (c->source_id_[k] ^ id[k]) * 0x100000001b3ull + i;
+  }
   std::error_code ec;
   std::filesystem::path abs = std::filesystem::weakly_canonical(model_path, ec);
   if (ec) abs = std::filesystem::absolute(model_path, ec);

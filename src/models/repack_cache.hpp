@@ -13,8 +13,8 @@
 // Trust: the file is validated like any input (magic, version, sizes, every offset and size in
 // bounds, entry sizes equal to what the layout of (type, K, N) needs); any mismatch makes the
 // cache miss, never an error or a crash. The data bytes are only ever used as numbers.
-// Staleness: an entry is used only if the source file's size, mtime, inode and device are those
-// recorded, and its type's packing fingerprint equals this build's.
+// Staleness: an entry is used only if the source files' size, mtime, inode and device are those
+// recorded (every split of a split GGUF), and its type's packing fingerprint equals this build's.
 // Writing: after a load that missed, to "<file>.tmp.<pid>", renamed over the old file when
 // complete, so readers never see a partial file. Failures (no space, read-only dir) are noted and
 // ignored: the model still loads.
@@ -38,9 +38,12 @@ namespace llmkit::models {
 
 class RepackCache {
  public:
-  // The cache file for the GGUF file MODEL_PATH under DIR (created on save() if need be).
-  // Never fails: an unreadable, stale or malformed file means every lookup misses (see note()).
-  static std::unique_ptr<RepackCache> open(const std::string& dir, const std::string& model_path);
+  // The cache file for the GGUF file MODEL_PATH under DIR (created on save() if need be). FILES:
+  // every file the weights come from (the splits of a split GGUF; empty: MODEL_PATH alone), all
+  // part of the staleness check. Never fails: an unreadable, stale or malformed file means every
+  // lookup misses (see note()).
+  static std::unique_ptr<RepackCache> open(const std::string& dir, const std::string& model_path,
+                                           const std::vector<std::string>& files = {});
 
   // The cached layer for KEY when an entry with that key, type and shape is valid; nullopt
   // otherwise. A hit is remembered for save() (its bytes stay in the mapping).

@@ -64,7 +64,7 @@ Result<std::shared_ptr<const Model>> load_impl(const std::string& path, const Mo
   }
   std::unique_ptr<models::RepackCache> cache;
   if (be == ops::Backend::kFast && !options.repack_cache_dir.empty())
-    cache = models::RepackCache::open(options.repack_cache_dir, path);
+    cache = models::RepackCache::open(options.repack_cache_dir, path, d.files);
   auto decoder = models::Decoder::build(impl->desc, impl->arch, be, options.progress, cache.get());
   auto tokenizer = tok_future.valid() ? tok_future.get() : runtime::load_tokenizer(d);
   if (!decoder) return decoder.status();
