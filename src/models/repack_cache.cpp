@@ -121,7 +121,8 @@ std::optional<ops::PackedLinear> RepackCache::lookup(const std::string& key, io:
     ++misses_;
     return std::nullopt;
   }
-  recorded_.push_back({key, e.type, K, N, fp, lin->packed_data(), lin->packed_size()});
+  recorded_.push_back({key, e.type, K, N, fp, 0, lin->packed_size()});
+  recorded_bytes_.push_back(lin->packed_data());
   ++hits_;
   return std::move(lin).value();
 }
@@ -129,8 +130,9 @@ std::optional<ops::PackedLinear> RepackCache::lookup(const std::string& key, io:
 void RepackCache::record(const std::string& key, const ops::PackedLinear& layer) {
   const uint64_t fp = fingerprint(layer.type());
   if (fp == 0 || !layer.packed_data() || layer.packed_size() == 0) return;
-  recorded_.push_back({key, uint32_t(layer.type()), layer.n_in(), layer.n_out(), fp,
-                       layer.packed_data(), layer.packed_size()});
+  recorded_.push_back(
+      {key, uint32_t(layer.type()), layer.n_in(), layer.n_out(), fp, 0, layer.packed_size()});
+  recorded_bytes_.push_back(layer.packed_data());
   new_entries_ = true;
 }
 
@@ -139,15 +141,13 @@ bool RepackCache::save() {
   if (!new_entries_) {
     if (hits_ > 0) {
       uint64_t bytes = 0;
-      for (const Recorded& r : recorded_) bytes += r.size;
+      for (const io::RepackCacheEntry& r : recorded_) bytes += r.size;
       note_ = "repack cache: " + std::to_string(hits_) + " layers (" + mib(bytes) +
               ") mapped from " + path_;
     }
     return false;
   }
-  std::vector<io::RepackCacheEntry> entries;
-  for (const Recorded& r : recorded_)
-    entries.push_back({r.key, r.type, r.K, r.N, r.fingerprint, 0, r.size});
+  std::vector<io::RepackCacheEntry>& entries = recorded_;  // offsets assigned here
   const io::RepackCacheImage img = io::layout_repack_cache(entries, source_id_);
   const uint64_t total = img.file_size;
   std::error_code ec;
@@ -174,7 +174,7 @@ bool RepackCache::save() {
   bool ok = ::ftruncate(fd, off_t(total)) == 0 &&
             write_all(fd, img.index.data(), img.index.size(), io::kRepackHeaderBytes);
   for (size_t i = 0; ok && i < recorded_.size(); ++i)
-    ok = write_all(fd, recorded_[i].bytes, recorded_[i].size, entries[i].offset);
+    ok = write_all(fd, recorded_bytes_[i], entries[i].size, entries[i].offset);
   // The header last: a file is complete only once its magic is written (and renamed into place).
   ok = ok && write_all(fd, img.header.data(), img.header.size(), 0);
   const int saved_errno = errno;

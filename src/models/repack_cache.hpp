@@ -71,15 +71,10 @@ class RepackCache {
   bool usable_dir_ = false;  // a source identity was read and the path built
   std::shared_ptr<io::MappedFile> map_;
   std::unordered_map<std::string, io::RepackCacheEntry> by_key_;
-  struct Recorded {
-    std::string key;
-    uint32_t type;
-    int64_t K, N;
-    uint64_t fingerprint;
-    const uint8_t* bytes;
-    uint64_t size;
-  };
-  std::vector<Recorded> recorded_;
+  // Every layer for save(), in build order: its index entry (offset assigned when written) and
+  // where its packed bytes are now.
+  std::vector<io::RepackCacheEntry> recorded_;
+  std::vector<const uint8_t*> recorded_bytes_;
   std::unordered_map<uint32_t, uint64_t> fingerprints_;  // per type, memoized
   int hits_ = 0, misses_ = 0;
   bool new_entries_ = false;  // record() stored a layer packed after a miss
