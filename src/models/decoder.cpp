@@ -22,11 +22,19 @@ std::string shape_str(const std::vector<uint64_t>& s) {
 }
 
 // y[i] = x[i] / rms(x) * w[i] over N elements (sum of squares in double, like llama.cpp).
+// Eight partial sums in a fixed order: the products are exact in double, so only the order of
+// the additions differs from a serial sum, and it is the same on every ISA; the compiler can
+// keep the eight chains in vector registers instead of one add latency per element.
 inline void rmsnorm_row(const float* x, const float* w, float* y, int64_t n, float eps) {
-  double ss = 0;
-  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  double part[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; ++l) part[l] += static_cast<double>(x[i + l]) * x[i + l];
+  for (int l = 0; i < n; ++i, ++l) part[l] += static_cast<double>(x[i]) * x[i];
+  const double ss =
+      ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
   const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
+  for (int64_t k = 0; k < n; ++k) y[k] = x[k] * scale * w[k];
 }
 
 inline float gelu_tanh(float x) {
@@ -345,6 +353,7 @@ Status Decoder::prepare_scratch(Scratch& s, int32_t max_tokens, uint32_t n_ctx,
     for (const LayerWeights& L : layers_) all_gate_up &= L.gate_up.n_out() > 0;
     s.up.assign(all_gate_up ? 0 : M * F, 0.0f);   // only the unfused path writes it
     s.head_buf.assign(2ull * n_ctx * kvd, 0.0f);  // converted K and V rows of one layer
+    s.rope_cs.assign(size_t(M) * 2 * hp_.head_dim, 0.0f);
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::kOutOfMemory, "session scratch: allocation failed");
   }
@@ -352,14 +361,21 @@ Status Decoder::prepare_scratch(Scratch& s, int32_t max_tokens, uint32_t n_ctx,
   return Status::ok();
 }
 
-void Decoder::rope(float* x, int32_t n_heads, int32_t pos, bool local) const {
+void Decoder::rope_table(int32_t pos, bool local, float* cs) const {
   const std::vector<float>& inv = local ? inv_freq_local_ : inv_freq_global_;
-  const int64_t hd = hp_.head_dim;
   const float p = static_cast<float>(pos);
-  for (int64_t j = 0; j < hd / 2; ++j) {
+  for (size_t j = 0; j < inv.size(); ++j) {
     // f32 angle like llama.cpp and transformers, so long positions round the same way.
     const float theta = p * inv[j];
-    const float c = std::cos(theta), sn = std::sin(theta);
+    cs[2 * j] = std::cos(theta);
+    cs[2 * j + 1] = std::sin(theta);
+  }
+}
+
+void Decoder::rope(float* x, int32_t n_heads, const float* cs) const {
+  const int64_t hd = hp_.head_dim;
+  for (int64_t j = 0; j < hd / 2; ++j) {
+    const float c = cs[2 * j], sn = cs[2 * j + 1];
     for (int32_t h = 0; h < n_heads; ++h) {
       float* v = x + h * hd + 2 * j;
       const float x0 = v[0], x1 = v[1];
@@ -403,44 +419,81 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
         },
         rows >= 8 ? 0 : 1);
   };
+  // The residual add that ends a block, fused with what follows it, one pass per row:
+  // [o = post_norm(o)], x += o, [h = next_norm(x)] (the per-element float operations of the
+  // separate passes, in the same order).
+  auto residual = [&](const std::vector<float>& post_norm, const std::vector<float>* next_norm) {
+    pool.parallel_for(
+        M,
+        [&](int64_t b, int64_t e) {
+          for (int64_t r = b; r < e; ++r) {
+            float* o = &s.o[r * E];
+            float* x = &s.x[r * E];
+            if (!post_norm.empty()) rmsnorm_row(o, post_norm.data(), o, E, eps);
+            for (int64_t c = 0; c < E; ++c) x[c] += o[c];
+            if (next_norm) rmsnorm_row(x, next_norm->data(), &s.h[r * E], E, eps);
+          }
+        },
+        M >= 8 ? 0 : 1);
+  };
+
+  // cos/sin of every position of the batch, once for all layers: row i holds the global
+  // table, then the local one (the same values when the file has one base).
+  const int64_t hd2 = hd / 2;
+  const bool two_bases = inv_freq_local_ != inv_freq_global_;
+  pool.parallel_for(
+      M,
+      [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          float* cs = &s.rope_cs[i * 2 * hd];
+          const int32_t pos = req.pos0 + static_cast<int32_t>(i);
+          rope_table(pos, false, cs);
+          if (two_bases)
+            rope_table(pos, true, cs + hd);
+          else
+            std::memcpy(cs + hd, cs, sizeof(float) * 2 * hd2);
+        }
+      },
+      M >= 8 ? 0 : 1);
 
   cache.note_written(req.pos0 + M - 1);  // before any row is stored (stores run in parallel)
+  norm_rows(s.x.data(), layers_[0].attn_norm, s.h.data(), M, E);
   for (uint32_t il = 0; il < hp_.n_layer; ++il) {
     if (req.cancel && req.cancel->load(std::memory_order_relaxed))
       return Status(StatusCode::kCancelled, "cancelled");
     const LayerWeights& L = layers_[il];
-    norm_rows(s.x.data(), L.attn_norm, s.h.data(), M, E);
-    if (L.wqkv.n_out() > 0) {
-      // One product, then its rows [q | k | v] split into the per-part buffers.
-      const int64_t n3 = qd + 2 * kvd;
+    // s.h holds attn_norm(x): the first layer's above, the others' from the residual pass.
+    const bool fused_qkv = L.wqkv.n_out() > 0;
+    const int64_t n3 = qd + 2 * kvd;
+    if (fused_qkv) {
       L.wqkv.forward(s.h.data(), M, s.qkv.data(), pool);
-      for (int64_t i = 0; i < M; ++i) {
-        const float* row = &s.qkv[i * n3];
-        std::memcpy(&s.q[i * qd], row, sizeof(float) * qd);
-        std::memcpy(&s.k[i * kvd], row + qd, sizeof(float) * kvd);
-        std::memcpy(&s.v[i * kvd], row + qd + kvd, sizeof(float) * kvd);
-      }
     } else {
       L.wq.forward(s.h.data(), M, s.q.data(), pool);
       L.wk.forward(s.h.data(), M, s.k.data(), pool);
       L.wv.forward(s.h.data(), M, s.v.data(), pool);
     }
-    if (!L.bq.empty()) {
-      for (int64_t i = 0; i < M; ++i) {
-        for (int64_t c = 0; c < qd; ++c) s.q[i * qd + c] += L.bq[c];
-        for (int64_t c = 0; c < kvd; ++c) {
-          s.k[i * kvd + c] += L.bk[c];
-          s.v[i * kvd + c] += L.bv[c];
-        }
-      }
-    }
-    // Per-head QK norm and RoPE, then append K/V to the cache.
+    // Per row: split the fused product [q | k | v], add the biases, per-head QK norm and RoPE,
+    // then append K/V to the cache.
     pool.parallel_for(
         M,
         [&](int64_t b, int64_t e) {
           for (int64_t i = b; i < e; ++i) {
             float* q = &s.q[i * qd];
             float* k = &s.k[i * kvd];
+            float* v = &s.v[i * kvd];
+            if (fused_qkv) {
+              const float* row = &s.qkv[i * n3];
+              std::memcpy(q, row, sizeof(float) * qd);
+              std::memcpy(k, row + qd, sizeof(float) * kvd);
+              std::memcpy(v, row + qd + kvd, sizeof(float) * kvd);
+            }
+            if (!L.bq.empty()) {
+              for (int64_t c = 0; c < qd; ++c) q[c] += L.bq[c];
+              for (int64_t c = 0; c < kvd; ++c) {
+                k[c] += L.bk[c];
+                v[c] += L.bv[c];
+              }
+            }
             if (!L.q_norm.empty()) {
               for (int64_t h = 0; h < H; ++h)
                 rmsnorm_row(q + h * hd, L.q_norm.data(), q + h * hd, hd, eps);
@@ -448,9 +501,10 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
                 rmsnorm_row(k + h * hd, L.k_norm.data(), k + h * hd, hd, eps);
             }
             const int32_t pos = req.pos0 + static_cast<int32_t>(i);
-            rope(q, static_cast<int32_t>(H), pos, L.sliding);
-            rope(k, static_cast<int32_t>(Hkv), pos, L.sliding);
-            cache.store(il, static_cast<uint32_t>(pos), k, &s.v[i * kvd]);
+            const float* cs = &s.rope_cs[i * 2 * hd + (L.sliding ? hd : 0)];
+            rope(q, static_cast<int32_t>(H), cs);
+            rope(k, static_cast<int32_t>(Hkv), cs);
+            cache.store(il, static_cast<uint32_t>(pos), k, v);
           }
         },
         M >= 4 ? 0 : 1);
@@ -492,10 +546,7 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
       ops::attention_reference(att, pool);
 
     L.wo.forward(s.att.data(), M, s.o.data(), pool);
-    if (!L.post_attn_norm.empty()) norm_rows(s.o.data(), L.post_attn_norm, s.o.data(), M, E);
-    for (int64_t c = 0; c < M * E; ++c) s.x[c] += s.o[c];
-
-    norm_rows(s.x.data(), L.ffn_norm, s.h.data(), M, E);
+    residual(L.post_attn_norm, &L.ffn_norm);  // s.h = ffn_norm(x)
     // GLU of n elements: out = act(g) * u.
     auto glu = [&](const float* g, const float* u, float* out, int64_t n) {
       if (backend_ == ops::Backend::kFast) {
@@ -531,8 +582,9 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
         },
         M * F >= 16384 ? 0 : 1, 1024);
     L.down.forward(s.gate.data(), M, s.o.data(), pool);
-    if (!L.post_ffn_norm.empty()) norm_rows(s.o.data(), L.post_ffn_norm, s.o.data(), M, E);
-    for (int64_t c = 0; c < M * E; ++c) s.x[c] += s.o[c];
+    // The next layer's attention norm rides along; the last layer's output norm (below) only
+    // needs the rows that produce logits.
+    residual(L.post_ffn_norm, il + 1 < hp_.n_layer ? &layers_[il + 1].attn_norm : nullptr);
   }
   if (req.cancel && req.cancel->load(std::memory_order_relaxed))
     return Status(StatusCode::kCancelled, "cancelled");

@@ -49,6 +49,7 @@ struct Scratch {
   std::vector<float> x, h, q, k, v, att, o, gate, up;
   std::vector<float> qkv, gate_up;  // [M, qd + 2 kvd] and [M, 2 n_ff] outputs of the fused products
   std::vector<float> head_buf;      // [2, n_ctx, kv_dim] K/V rows of one layer converted to f32
+  std::vector<float> rope_cs;       // [M, 2 (global, local), head_dim] cos/sin of the batch
 };
 
 struct ForwardRequest {
@@ -86,7 +87,10 @@ class Decoder {
 
  private:
   Decoder() = default;
-  void rope(float* x, int32_t n_heads, int32_t pos, bool local) const;
+  // cos/sin of POS's angles for the global or local base: CS[2j], CS[2j + 1], j < head_dim/2.
+  void rope_table(int32_t pos, bool local, float* cs) const;
+  // Rotates adjacent pairs of every head of X by the angles in CS (from rope_table).
+  void rope(float* x, int32_t n_heads, const float* cs) const;
 
   std::shared_ptr<const io::ModelDescription> desc_;
   io::HyperParams hp_;

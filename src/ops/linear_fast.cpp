@@ -155,7 +155,13 @@ void quantize_q8_k_row(const float* x, int64_t K, int G, int zp, int8_t* q, floa
 }
 
 #if LLMKIT_X86
-#define VNNI_Q __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+#define VNNI_Q __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c")))
+// fp16_round with F16C: the same round-to-nearest-even as f32_to_f16 (both IEEE, subnormals
+// included), without the software conversion's branches.
+VNNI_Q inline float fp16_round_f16c(float x) {
+  return _mm_cvtss_f32(
+      _mm_cvtph_ps(_mm_cvtps_ph(_mm_set_ss(x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+}
 // AVX-512 twins of the two quantizers above: same float products, same round-half-even
 // (vcvtps2dq under the default MXCSR), same integer sums — bit-identical outputs.
 VNNI_Q void quantize_q8_0_row_512(const float* x, int64_t K, int zp, bool q8_1, int8_t* q,
@@ -173,9 +179,9 @@ VNNI_Q void quantize_q8_0_row_512(const float* x, int64_t K, int zp, bool q8_1, 
     _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32), _mm512_cvtsepi32_epi8(q0));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32 + 16), _mm512_cvtsepi32_epi8(q1));
     const int32_t isum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
-    da[b] = fp16_round(d);
+    da[b] = fp16_round_f16c(d);
     corr[b] = zp * isum;
-    sa[b] = q8_1 ? fp16_round(d * float(isum)) : da[b] * float(isum);
+    sa[b] = q8_1 ? fp16_round_f16c(d * float(isum)) : da[b] * float(isum);
   }
 }
 
