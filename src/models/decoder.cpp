@@ -515,14 +515,21 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
     if (L.sliding && hp_.sliding_window > 0)
       first = std::max<int32_t>(0, req.pos0 - int32_t(hp_.sliding_window) + 1);
     const uint32_t n_rows = static_cast<uint32_t>(last - first + 1);
-    const float* K = cache.rows_f32(false, il, first, last + 1, s.head_buf.data());
-    const float* V =
-        cache.rows_f32(true, il, first, last + 1, s.head_buf.data() + size_t(n_rows) * kvd);
+    // Batched prompts take the 16-queries-wide kernel on the fast backend; decode steps and the
+    // reference backend use the one-query-at-a-time definition, which reads an f16 cache in
+    // place (the batched kernel wants f32 rows: converting them once serves all M queries).
+    const bool batched = backend_ == ops::Backend::kFast && M >= 4;
     ops::AttentionArgs att;
+    if (!batched && cache.type() == runtime::KvType::kF16) {
+      att.k16 = cache.f16_data(false, il);
+      att.v16 = cache.f16_data(true, il);
+      att.ring = cache.rows(il);
+    } else {
+      att.k = cache.rows_f32(false, il, first, last + 1, s.head_buf.data());
+      att.v = cache.rows_f32(true, il, first, last + 1, s.head_buf.data() + size_t(n_rows) * kvd);
+    }
     att.q = s.q.data();
     att.q_stride = qd;
-    att.k = K;
-    att.v = V;
     att.kv_stride = kvd;
     att.n_rows = n_rows;
     att.out = s.att.data();
@@ -538,9 +545,7 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
     // llama.cpp multiplies an f16 cache with q rounded to f16 (and rounds the probabilities to
     // f16 for the V product); doing the same keeps greedy decoding on llama.cpp's path.
     att.round_f16 = cache.type() == runtime::KvType::kF16;
-    // Batched prompts take the 16-queries-wide kernel on the fast backend; decode steps and the
-    // reference backend use the one-query-at-a-time definition.
-    if (backend_ == ops::Backend::kFast && M >= 4)
+    if (batched)
       ops::attention_batched(att, pool);
     else
       ops::attention_reference(att, pool);

@@ -25,7 +25,18 @@ bool fast_linear_portable_forced() noexcept;  // linear_fast.cpp (tests: force p
 
 namespace {
 
-inline float round_to_f16(float x) { return f16_to_f32(f32_to_f16(x)); }
+#if LLMKIT_X86
+// F16C and the scalar conversions round identically (tests/test_ops_basic.cpp).
+__attribute__((target("f16c"))) float round_to_f16_hw(float x) {
+  return _cvtsh_ss(_cvtss_sh(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+#endif
+inline float round_to_f16(float x) {
+#if LLMKIT_X86
+  if (simd::has_avx2()) return round_to_f16_hw(x);
+#endif
+  return f16_to_f32(f32_to_f16(x));
+}
 
 // Keys visible to the query at position POS: [lo, POS] as positions.
 inline int32_t first_visible(const AttentionArgs& a, int32_t pos) {
@@ -55,9 +66,11 @@ void attention_reference(const AttentionArgs& a, ThreadPool& pool) {
           }
           float mx = -INFINITY;
           for (int32_t j = j0; j <= pos; ++j) {
-            const float v =
-                simd::dot_f32(q, a.k + int64_t(j - a.first) * a.kv_stride + kvh * a.hd, a.hd) *
-                a.scale;
+            const float dot =
+                a.k16
+                    ? simd::dot_f32_f16(q, a.k16 + (j % a.ring) * a.kv_stride + kvh * a.hd, a.hd)
+                    : simd::dot_f32(q, a.k + int64_t(j - a.first) * a.kv_stride + kvh * a.hd, a.hd);
+            const float v = dot * a.scale;
             sc[j - j0] = v;
             mx = std::max(mx, v);
           }
@@ -73,7 +86,10 @@ void attention_reference(const AttentionArgs& a, ThreadPool& pool) {
           for (int32_t j = j0; j <= pos; ++j) {
             float p = sc[j - j0] * inv;
             if (a.round_f16) p = round_to_f16(p);
-            simd::axpy_f32(p, a.v + int64_t(j - a.first) * a.kv_stride + kvh * a.hd, out, a.hd);
+            if (a.v16)
+              simd::axpy_f16(p, a.v16 + (j % a.ring) * a.kv_stride + kvh * a.hd, out, a.hd);
+            else
+              simd::axpy_f32(p, a.v + int64_t(j - a.first) * a.kv_stride + kvh * a.hd, out, a.hd);
           }
         }
       },

@@ -1,5 +1,6 @@
 // Causal (optionally sliding-window) multi-head attention with grouped K/V heads, over K/V rows
-// already converted to f32. Two implementations with the same semantics:
+// converted to f32 or (attention_reference) read in place from an f16 cache. Two
+// implementations with the same semantics:
 //  - attention_reference: one (query, head) at a time, dot products then softmax then a weighted
 //    sum of V rows; the readable definition, used by the reference backend and for decode.
 //  - attention_batched: for prefill. A task is (head, block of 16 consecutive queries); scores
@@ -33,6 +34,14 @@ struct AttentionArgs {
   int32_t window = 0;  // > 0: query at p sees keys in (p - window, p]; else [first, p]
   float scale = 1.f;
   bool round_f16 = false;
+  // attention_reference only: when k16 is set, K/V are read in place from an f16 cache instead
+  // of k/v (which are then unused): the row of key position p is at
+  // k16/v16 + (p % ring) * kv_stride. Decode reads each cached row once this way instead of
+  // converting every row of the layer to f32 first; the products are the same (the conversion
+  // is exact and the dot products add in the same order).
+  const uint16_t* k16 = nullptr;
+  const uint16_t* v16 = nullptr;
+  int64_t ring = 0;
 };
 
 void attention_reference(const AttentionArgs& a, ThreadPool& pool);

@@ -65,6 +65,11 @@ class KvCache {
   // ptr + (p - p_begin) * kv_dim. p_end - p_begin must not exceed rows(layer).
   const float* rows_f32(bool is_v, uint32_t layer, uint32_t p_begin, uint32_t p_end,
                         float* scratch) const noexcept;
+  // The f16 storage of K (or V) of LAYER, read in place: position p is row p % rows(layer), at
+  // ptr + (p % rows(layer)) * kv_dim. nullptr unless type() == kF16.
+  const uint16_t* f16_data(bool is_v, uint32_t layer) const noexcept {
+    return type_ == KvType::kF16 ? &u16_[offset(is_v, layer, 0)] : nullptr;
+  }
 
  private:
   void load(bool is_v, uint32_t layer, uint32_t pos, uint32_t col, uint32_t dim,
