@@ -32,7 +32,9 @@ def main() -> int:
     data = files[0]
     sums = [s for d in files for s in d["summaries"]]
     tests = [f"pp{data['n_prompt']}", f"tg{data['n_gen']}"]
-    labels = [f"{s['model']}\n{s['threads']} thr" for s in sums]
+    # "Llama-3.2-1B-shape Q4_0" -> "Llama-3.2-1B-shape\nQ4_0\n2 thr": one short line each, so
+    # neighbouring labels do not run into each other.
+    labels = [f"{s['model'].replace(' ', chr(10), 1)}\n{s['threads']} thr" for s in sums]
     fig, axes = plt.subplots(len(tests), 1, figsize=(max(8, 1.3 * len(sums) + 2), 4.2 * len(tests)))
     if len(tests) == 1:
         axes = [axes]
