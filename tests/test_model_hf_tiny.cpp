@@ -13,6 +13,19 @@
 
 namespace {
 
+// A session over the tiny Gemma 3 with a 128-token context on 2 threads.
+std::unique_ptr<llmkit::Session> tiny_session(const std::shared_ptr<const llmkit::Model>& model,
+                                              uint32_t n_batch, llmkit::KvCacheType kv) {
+  llmkit::SessionOptions so;
+  so.n_ctx = 128;
+  so.kv_type = kv;
+  so.n_batch = n_batch;
+  so.n_threads = 2;
+  auto s = llmkit::Session::create(model, so);
+  REQUIRE_MESSAGE(s.is_ok(), s.status().to_string());
+  return std::move(*s);
+}
+
 void check_family(const std::string& family, llmkit::Backend backend) {
   const std::string dir = std::string(LLMKIT_SOURCE_DIR) + "/tests/models/hf-tiny-" + family;
   const std::string golden =
@@ -88,14 +101,7 @@ TEST_CASE("HF tiny gemma3: sliding-window KV ring == full cache, across truncate
   REQUIRE_MESSAGE(model.is_ok(), model.status().to_string());
   const size_t n_vocab = (*model)->info().n_vocab;
   auto session = [&](uint32_t n_batch) {
-    llmkit::SessionOptions so;
-    so.n_ctx = 128;
-    so.kv_type = llmkit::KvCacheType::kF32;
-    so.n_batch = n_batch;
-    so.n_threads = 2;
-    auto s = llmkit::Session::create(*model, so);
-    REQUIRE_MESSAGE(s.is_ok(), s.status().to_string());
-    return std::move(*s);
+    return tiny_session(*model, n_batch, llmkit::KvCacheType::kF32);
   };
   std::vector<int32_t> toks(100);
   for (size_t i = 0; i < toks.size(); ++i) toks[i] = int32_t((i * 37 + 11) % n_vocab);
@@ -136,17 +142,8 @@ TEST_CASE("HF tiny gemma3: decode reads the f16 KV ring in place, same logits as
   auto model = llmkit::Model::load(dir, llmkit::ModelOptions{});
   REQUIRE_MESSAGE(model.is_ok(), model.status().to_string());
   const size_t n_vocab = (*model)->info().n_vocab;
-  auto session = [&](uint32_t n_batch) {
-    llmkit::SessionOptions so;
-    so.n_ctx = 128;
-    so.kv_type = llmkit::KvCacheType::kF16;
-    so.n_batch = n_batch;
-    so.n_threads = 2;
-    auto s = llmkit::Session::create(*model, so);
-    REQUIRE_MESSAGE(s.is_ok(), s.status().to_string());
-    return std::move(*s);
-  };
-  auto ring = session(1), full = session(128);
+  auto ring = tiny_session(*model, 1, llmkit::KvCacheType::kF16);
+  auto full = tiny_session(*model, 128, llmkit::KvCacheType::kF16);
   double max_diff = 0;
   for (int32_t i = 0; i < 60; ++i) {
     const int32_t tok = int32_t((i * 37 + 11) % n_vocab);
