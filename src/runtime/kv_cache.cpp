@@ -11,67 +11,6 @@
 
 namespace llmkit::runtime {
 
-uint16_t f32_to_f16(float f) noexcept {
-  // IEEE half, round to nearest even (same result as F16C's _cvtss_sh with rounding mode 0).
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  const uint32_t sign = (x >> 16) & 0x8000u;
-  uint32_t abs = x & 0x7FFFFFFFu;
-  if (abs >= 0x7F800000u)
-    return static_cast<uint16_t>(sign | (abs > 0x7F800000u ? 0x7E00u : 0x7C00u));
-  if (abs >= 0x477FF000u) return static_cast<uint16_t>(sign | 0x7C00u);  // overflow -> inf
-  if (abs < 0x38800000u) {                                               // subnormal half (or zero)
-    if (abs < 0x33000000u) return static_cast<uint16_t>(sign);
-    const uint32_t e = abs >> 23;
-    const uint32_t m = (abs & 0x7FFFFFu) | 0x800000u;
-    const uint32_t shift = 126 - e;  // 14 + (112 - e) ... gives mantissa for 2^-24 units
-    uint32_t h = m >> (shift);
-    const uint32_t rem = m & ((1u << shift) - 1);
-    const uint32_t half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (h & 1))) ++h;
-    return static_cast<uint16_t>(sign | h);
-  }
-  uint32_t h = ((abs - 0x38000000u) >> 13);
-  const uint32_t rem = abs & 0x1FFFu;
-  if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) ++h;
-  return static_cast<uint16_t>(sign | h);
-}
-
-float f16_to_f32(uint16_t h) noexcept {
-  const uint32_t sign = (static_cast<uint32_t>(h) & 0x8000u) << 16;
-  uint32_t e = (h >> 10) & 0x1F;
-  uint32_t m = h & 0x3FF;
-  uint32_t x;
-  if (e == 0) {
-    if (m == 0) {
-      x = sign;
-    } else {  // subnormal: normalise
-      e = 113;
-      while (!(m & 0x400)) {
-        m <<= 1;
-        --e;
-      }
-      m &= 0x3FF;
-      x = sign | (e << 23) | (m << 13);
-    }
-  } else if (e == 31) {
-    x = sign | 0x7F800000u | (m << 13);
-  } else {
-    x = sign | ((e + 112) << 23) | (m << 13);
-  }
-  float f;
-  std::memcpy(&f, &x, 4);
-  return f;
-}
-
-uint16_t f32_to_bf16(float f) noexcept {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  if ((x & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((x >> 16) | 0x40);  // quiet NaN
-  x += 0x7FFFu + ((x >> 16) & 1);  // round to nearest even
-  return static_cast<uint16_t>(x >> 16);
-}
-
 namespace {
 void f32_to_f16_rows(const float* src, uint16_t* dst, uint64_t n);
 }  // namespace

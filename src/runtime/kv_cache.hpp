@@ -15,14 +15,17 @@
 #include <vector>
 
 #include "llmkit/status.hpp"
+#include "ops/basic.hpp"
 
 namespace llmkit::runtime {
 
 enum class KvType { kF32, kF16, kBF16 };
 
-uint16_t f32_to_f16(float f) noexcept;
-float f16_to_f32(uint16_t h) noexcept;
-uint16_t f32_to_bf16(float f) noexcept;
+// The element conversions are the ops ones (IEEE round to nearest even, NaN stays NaN); the
+// row converters in kv_cache.cpp use F16C where present, which rounds the same way.
+using ops::f16_to_f32;
+using ops::f32_to_bf16;
+using ops::f32_to_f16;
 inline float bf16_to_f32(uint16_t h) noexcept {
   uint32_t u = static_cast<uint32_t>(h) << 16;
   float f;
