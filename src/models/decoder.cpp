@@ -438,8 +438,7 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
   };
 
   // cos/sin of every position of the batch, once for all layers: row i holds the global
-  // table, then the local one (the same values when the file has one base).
-  const int64_t hd2 = hd / 2;
+  // table, then (when the file has a second base) the local one.
   const bool two_bases = inv_freq_local_ != inv_freq_global_;
   pool.parallel_for(
       M,
@@ -448,10 +447,7 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
           float* cs = &s.rope_cs[i * 2 * hd];
           const int32_t pos = req.pos0 + static_cast<int32_t>(i);
           rope_table(pos, false, cs);
-          if (two_bases)
-            rope_table(pos, true, cs + hd);
-          else
-            std::memcpy(cs + hd, cs, sizeof(float) * 2 * hd2);
+          if (two_bases) rope_table(pos, true, cs + hd);
         }
       },
       M >= 8 ? 0 : 1);
@@ -501,7 +497,7 @@ Status Decoder::forward(const ForwardRequest& req, runtime::KvCache& cache, Scra
                 rmsnorm_row(k + h * hd, L.k_norm.data(), k + h * hd, hd, eps);
             }
             const int32_t pos = req.pos0 + static_cast<int32_t>(i);
-            const float* cs = &s.rope_cs[i * 2 * hd + (L.sliding ? hd : 0)];
+            const float* cs = &s.rope_cs[i * 2 * hd + (L.sliding && two_bases ? hd : 0)];
             rope(q, static_cast<int32_t>(H), cs);
             rope(k, static_cast<int32_t>(Hkv), cs);
             cache.store(il, static_cast<uint32_t>(pos), k, v);

@@ -64,11 +64,14 @@ void attention_reference(const AttentionArgs& a, ThreadPool& pool) {
             for (int64_t c = 0; c < a.hd; ++c) qbuf[size_t(c)] = round_to_f16(q[c]);
             q = qbuf.data();
           }
+          // In-place f16 rows: ring row of key j0, advanced (and wrapped) with j — no division
+          // per key.
+          const int64_t r0 = a.k16 ? j0 % a.ring : 0;
           float mx = -INFINITY;
-          for (int32_t j = j0; j <= pos; ++j) {
+          for (int32_t j = j0, r = int32_t(r0); j <= pos; ++j, r = r + 1 == a.ring ? 0 : r + 1) {
             const float dot =
                 a.k16
-                    ? simd::dot_f32_f16(q, a.k16 + (j % a.ring) * a.kv_stride + kvh * a.hd, a.hd)
+                    ? simd::dot_f32_f16(q, a.k16 + r * a.kv_stride + kvh * a.hd, a.hd)
                     : simd::dot_f32(q, a.k + int64_t(j - a.first) * a.kv_stride + kvh * a.hd, a.hd);
             const float v = dot * a.scale;
             sc[j - j0] = v;
@@ -83,11 +86,11 @@ void attention_reference(const AttentionArgs& a, ThreadPool& pool) {
           const float inv = static_cast<float>(1.0 / sum);
           float* out = a.out + i * a.out_stride + h * a.hd;
           std::fill(out, out + a.hd, 0.0f);
-          for (int32_t j = j0; j <= pos; ++j) {
+          for (int32_t j = j0, r = int32_t(r0); j <= pos; ++j, r = r + 1 == a.ring ? 0 : r + 1) {
             float p = sc[j - j0] * inv;
             if (a.round_f16) p = round_to_f16(p);
             if (a.v16)
-              simd::axpy_f16(p, a.v16 + (j % a.ring) * a.kv_stride + kvh * a.hd, out, a.hd);
+              simd::axpy_f16(p, a.v16 + r * a.kv_stride + kvh * a.hd, out, a.hd);
             else
               simd::axpy_f32(p, a.v + int64_t(j - a.first) * a.kv_stride + kvh * a.hd, out, a.hd);
           }
