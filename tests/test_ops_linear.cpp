@@ -267,6 +267,34 @@ TEST_CASE("linear: embedding_row equals dequantize_row") {
   }
 }
 
+TEST_CASE("linear: short rows (chunked layout) and long rows (split layout) match the reference") {
+  // Rows with K <= 1024 are packed with codes and scales interleaved every few groups and decoded
+  // one tile at a time; longer rows keep all codes, then all scales. K = 608 has 19 groups (a
+  // partial last chunk), 1024 is the last chunked K, 1056 the first split one; N = 40 ends in a
+  // partial tile.
+  llmkit::ops::ThreadPool pool(2);
+  for (TensorType type : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_1, TensorType::Q5_0}) {
+    const auto* tr = llmkit::io::type_traits(type);
+    for (int64_t K : {608, 1024, 1056}) {
+      const int64_t N = 40;
+      const uint64_t rb = llmkit::ops::row_bytes(type, K);
+      std::vector<uint8_t> data(size_t(rb * N));
+      uint64_t state = uint64_t(K) * 0x9E3779B97F4A7C15ull + uint64_t(type);
+      for (auto& b : data) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        b = uint8_t(state >> 56);
+      }
+      // f16 scale (and Q4_1's f16 min) of every block: small finite values.
+      for (size_t b = 0; b + tr->type_size <= data.size(); b += tr->type_size) {
+        data[b + 1] &= 0x1B;
+        if (type == TensorType::Q4_1) data[b + 3] &= 0x1B;
+      }
+      check_parity({std::string(tr->name) + " K=" + std::to_string(K), type, K, N, data.data()},
+                   pool);
+    }
+  }
+}
+
 TEST_SUITE("bigmodel") {
   TEST_CASE("linear: fast kernels match the reference on whole layers of the cached models") {
     llmkit::ops::ThreadPool pool(2);

@@ -156,28 +156,32 @@ Result<PackedLinear> PackedLinear::from_packed(io::TensorType type, int64_t n_in
 uint64_t packed_format_fingerprint(io::TensorType type) {
   const auto* tr = io::type_traits(type);
   if (!tr || !fast_linear_supports(type)) return 0;
-  // 32 rows x 512 columns (a multiple of every block size, two 16-row tiles) of fixed bytes.
-  // Float types get finite values (random bit patterns would include NaNs whose payload the
-  // hash would then depend on); quantized blocks take any bytes.
-  constexpr int64_t kK = 512, kN = 32;
-  const uint64_t rb = row_bytes(type, kK);
-  std::vector<uint8_t> src(size_t(rb * kN));
-  uint64_t state = 0x9E3779B97F4A7C15ull;
-  for (size_t i = 0; i < src.size(); ++i) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    src[i] = uint8_t(state >> 56);
-  }
-  if (type == io::TensorType::F32 || type == io::TensorType::F16 || type == io::TensorType::BF16) {
-    for (size_t i = 1; i < src.size(); i += 2) src[i] &= 0x3B;  // clears exponent MSBs: finite
-  } else if (tr->type_size >= 2) {
-    // Block scales (f16 at the start of a block for the 32-element types): keep them finite.
-    for (size_t b = 0; b + tr->type_size <= src.size(); b += tr->type_size) src[b + 1] &= 0x3B;
-  }
-  auto lin = PackedLinear::create(type, src.data(), kK, kN, Backend::kFast);
-  if (!lin || !lin->packed_data()) return 0;
+  // 32 rows (two 16-row tiles) of fixed bytes, at K = 512 and K = 2048: short and long rows are
+  // packed in different layouts (linear_fast.cpp), and the hash must see both. Both K are
+  // multiples of every block size. Float types get finite values (random bit patterns would
+  // include NaNs whose payload the hash would then depend on); quantized blocks take any bytes.
   uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a over the packed bytes
-  for (uint64_t i = 0; i < lin->packed_size(); ++i)
-    h = (h ^ lin->packed_data()[i]) * 0x100000001b3ull;
+  for (const int64_t kK : {int64_t(512), int64_t(2048)}) {
+    constexpr int64_t kN = 32;
+    const uint64_t rb = row_bytes(type, kK);
+    std::vector<uint8_t> src(size_t(rb * kN));
+    uint64_t state = 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < src.size(); ++i) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      src[i] = uint8_t(state >> 56);
+    }
+    if (type == io::TensorType::F32 || type == io::TensorType::F16 ||
+        type == io::TensorType::BF16) {
+      for (size_t i = 1; i < src.size(); i += 2) src[i] &= 0x3B;  // clears exponent MSBs: finite
+    } else if (tr->type_size >= 2) {
+      // Block scales (f16 at the start of a block for the 32-element types): keep them finite.
+      for (size_t b = 0; b + tr->type_size <= src.size(); b += tr->type_size) src[b + 1] &= 0x3B;
+    }
+    auto lin = PackedLinear::create(type, src.data(), kK, kN, Backend::kFast);
+    if (!lin || !lin->packed_data()) return 0;
+    for (uint64_t i = 0; i < lin->packed_size(); ++i)
+      h = (h ^ lin->packed_data()[i]) * 0x100000001b3ull;
+  }
   return h ? h : 1;
 }
 

@@ -98,8 +98,9 @@ AMX_FN void unpack_tile(const PackedTiles& w, int64_t t, int8_t* dst) {
   __m512i lutv = _mm512_setzero_si512();
   if (w.lut)
     lutv = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.lut)));
-  const uint8_t* src = w.base + t * w.tile_stride;
-  for (int64_t g = 0; g < w.n_groups; ++g, src += w.wbytes_group, dst += G * kTile) {
+  const uint8_t* tile = w.base + t * w.tile_stride;
+  for (int64_t g = 0; g < w.n_groups; ++g, dst += G * kTile) {
+    const uint8_t* src = tile + w.sl.codes_off(g);
     if (!w.nib) {  // one byte per code (Q8_0: code = v + 128)
       for (int c = 0; c < G / 4; ++c)
         _mm512_store_si512(dst + 64 * c, _mm512_xor_si512(_mm512_load_si512(src + 64 * c), x80));
@@ -172,7 +173,7 @@ AMX_FN void block(const PackedTiles& w, const QuantActs& a, const int8_t* bt, in
   const int8_t* aq = a.q + m0 * a.K;
   const float* da = a.da + m0 * ng;
   const float* sa = a.sa + m0 * ng;
-  const uint8_t* wt = w.base + t * w.tile_stride;  // the tile: codes, then scales
+  const uint8_t* wt = w.base + t * w.tile_stride;  // the tile (chunks of codes and scales)
   // The 16 output lines this block writes, fetched for writing now: a wide y (e.g. 512 x 4864
   // floats) is not cache-resident, and 16 store misses at the end of the block stall the loop.
   for (int i = 0; i < mr; ++i)

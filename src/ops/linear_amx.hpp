@@ -24,13 +24,12 @@ constexpr int64_t kAmxMinRows = 8;
 struct PackedTiles {
   const uint8_t* base = nullptr;
   int64_t n_tiles = 0, n_groups = 0;
-  int64_t tile_stride = 0;   // bytes per tile: every group's codes, then the scales
-  ScaleLayout sl;            // how the scales are stored (ops/packed_scales.hpp)
-  int64_t wbytes_group = 0;  // bytes of codes (and bit planes) per (tile, group)
-  int G = 32;                // k per group: 32 or 16
-  bool nib = true;           // nibble storage (else one byte per code)
-  int planes = 0;            // bit planes above the nibble (0..2)
-  bool affine = false;       // w = s*code + o (else s*(code - zp))
+  int64_t tile_stride = 0;  // bytes per tile (chunks of codes and scales, see sl)
+  ScaleLayout sl;           // how the scales are stored (ops/packed_scales.hpp)
+  int G = 32;               // k per group: 32 or 16
+  bool nib = true;          // nibble storage (else one byte per code)
+  int planes = 0;           // bit planes above the nibble (0..2)
+  bool affine = false;      // w = s*code + o (else s*(code - zp))
   int zp = 0;
   const uint8_t* lut = nullptr;  // nibble -> code table (IQ4_NL, MXFP4)
 };

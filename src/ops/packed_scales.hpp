@@ -10,8 +10,13 @@
 //    d has 11 significant bits, sc and m at most 8, so the f32 product is the one dequantization
 //    computes (and -(dmin·m) == (-dmin)·m). Q2_K..Q6_K: 1-2 bytes per row and group instead of 4-8.
 //  - kF32: s (and o) stored as f32 (MXFP4: 2^e exceeds f16's range).
-// Regions, from a tile's start: codes, then the per-group region (sgroup bytes per group), then
-// (kKQuant) the per-superblock region (dgroup bytes per superblock).
+// Regions: a tile's groups are stored in chunks of gpc = 2^gpc_log2 consecutive groups: the
+// chunk's codes (wgroup bytes per group), then its per-group region (sgroup bytes per group), then
+// (kKQuant) its per-superblock region (dgroup bytes per superblock). Two layouts use this:
+//  - chunked (short rows, K <= kChunkedMaxK in linear_fast.cpp): a chunk is a few groups (a K-quant
+//    superblock, or enough groups for a 64-byte line of scales), so decode reads a tile front to
+//    back as one stream;
+//  - split: the whole tile is one chunk, all codes, then all scales, then all superblock values.
 #pragma once
 
 #include <cstdint>
@@ -30,17 +35,41 @@ enum class ScaleMode : uint8_t { kF32, kF16, kKQuant };
 struct ScaleLayout {
   ScaleMode mode = ScaleMode::kF32;
   bool affine = false;
-  int64_t scales_off = 0;   // tile start -> per-group region
-  int64_t sgroup = 0;       // bytes per group in it
-  int64_t dscales_off = 0;  // tile start -> per-superblock region (kKQuant)
-  int64_t dgroup = 0;       // bytes per superblock in it (kKQuant)
-  int64_t gpb = 1;          // groups per superblock (kKQuant)
+  int64_t wgroup = 0;       // code (+ bit plane) bytes per group, a multiple of 64
+  int64_t sgroup = 0;       // per-group region bytes per group
+  int64_t dgroup = 0;       // per-superblock region bytes (kKQuant), a multiple of 64
+  int gpc_log2 = 0;         // log2 of groups per chunk (split layout: 40, one chunk per tile)
+  int gpb_log2 = 0;         // log2 of groups per superblock (kKQuant)
+  int64_t chunk_bytes = 0;  // a multiple of 64
+  int64_t scales_base = 0;  // chunk start -> per-group region
+  int64_t super_base = 0;   // chunk start -> per-superblock region
 
-  const uint8_t* group_ptr(const uint8_t* tile, int64_t g) const {
-    return tile + scales_off + g * sgroup;
+  int64_t gpc() const { return int64_t(1) << gpc_log2; }
+  int64_t chunk_off(int64_t g) const { return (g >> gpc_log2) * chunk_bytes; }
+  int64_t sub(int64_t g) const { return g & (gpc() - 1); }
+  // Byte offsets from the tile's start.
+  int64_t codes_off(int64_t g) const { return chunk_off(g) + sub(g) * wgroup; }
+  int64_t group_off(int64_t g) const { return chunk_off(g) + scales_base + sub(g) * sgroup; }
+  int64_t super_off(int64_t g) const {
+    return chunk_off(g) + super_base + (sub(g) >> gpb_log2) * dgroup;
   }
-  const uint8_t* super_ptr(const uint8_t* tile, int64_t g) const {
-    return tile + dscales_off + (g / gpb) * dgroup;
+  const uint8_t* group_ptr(const uint8_t* tile, int64_t g) const { return tile + group_off(g); }
+  const uint8_t* super_ptr(const uint8_t* tile, int64_t g) const { return tile + super_off(g); }
+
+  // Walks the code regions of a tile's groups in order (a few adds per group, no multiplies).
+  struct CodesCursor {
+    const uint8_t* p;
+    int64_t wgroup, skip, gpc, left;
+    void next() {
+      p += wgroup;
+      if (--left == 0) {
+        p += skip;
+        left = gpc;
+      }
+    }
+  };
+  CodesCursor codes_cursor(const uint8_t* tile) const {
+    return {tile, wgroup, chunk_bytes - (wgroup << gpc_log2), gpc(), gpc()};
   }
 
   // Scale (j = 0) or offset (j = 1) of row r of group g, as f32.
