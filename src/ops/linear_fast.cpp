@@ -628,6 +628,32 @@ void tile_portable(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, i
 #if LLMKIT_X86
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma")))
 
+// The codes of 64-byte chunk C of a nibble-stored group at W (see the layout at the top): the low
+// nibbles (k = 8c..8c+3 per lane) in LO, the high ones (k = 8c+4..8c+7) in HI, mapped through the
+// vpshufb table LUTV (LUT) and widened by the bit planes (PL).
+template <int G, int PL, bool LUT>
+VNNI __attribute__((always_inline)) inline void nibble_codes(const uint8_t* w, int c, __m512i lutv,
+                                                             __m512i& lo, __m512i& hi) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  const __m512i v = _mm512_load_si512(w + 64 * c);
+  lo = _mm512_and_si512(v, low4);
+  hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+  if constexpr (LUT) {
+    lo = _mm512_shuffle_epi8(lutv, lo);
+    hi = _mm512_shuffle_epi8(lutv, hi);
+  }
+  if constexpr (PL >= 1) {
+    const __m512i c16 = _mm512_set1_epi8(16), c32 = _mm512_set1_epi8(32);
+    const uint64_t* m = reinterpret_cast<const uint64_t*>(w + G / 2 * kTile) + 2 * c * PL;
+    lo = _mm512_mask_add_epi8(lo, _cvtu64_mask64(m[0]), lo, c16);
+    hi = _mm512_mask_add_epi8(hi, _cvtu64_mask64(m[PL]), hi, c16);
+    if constexpr (PL >= 2) {
+      lo = _mm512_mask_add_epi8(lo, _cvtu64_mask64(m[1]), lo, c32);
+      hi = _mm512_mask_add_epi8(hi, _cvtu64_mask64(m[PL + 1]), hi, c32);
+    }
+  }
+}
+
 // NT consecutive tiles (16·NT rows) × MB activation rows. Independent accumulators per
 // (tile, row) hide vpdpbusd latency; each activation broadcast feeds NT dot products.
 template <int MB, int NT, bool NIB, int PL, bool AFF, int G, bool LUT>
@@ -650,9 +676,6 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
   const int64_t tstride = L.tile_stride;
   const uint8_t* tile0 = L.tile(t);
   const DecodePrefetch pf = decode_prefetch();
-  const __m512i low4 = _mm512_set1_epi8(0x0F);
-  constexpr int kNibBytes = G / 2 * kTile;
-  const __m512i c16 = _mm512_set1_epi8(16), c32 = _mm512_set1_epi8(32);
   __m512i lutv = _mm512_setzero_si512();
   if constexpr (LUT)  // 16-entry table in every 128-bit lane for vpshufb
     lutv = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(L.spec.lut)));
@@ -674,22 +697,7 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
           // Decode streams each tile once: ask for a line ahead now (decode_prefetch()), so more
           // misses are in flight than the hardware prefetcher alone keeps.
           if (MB == 1 && pf.nibbles) prefetch_ahead(pf, wj + 64 * c);
-          const __m512i v = _mm512_load_si512(wj + 64 * c);
-          lo[j] = _mm512_and_si512(v, low4);
-          hi[j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-          if constexpr (LUT) {
-            lo[j] = _mm512_shuffle_epi8(lutv, lo[j]);
-            hi[j] = _mm512_shuffle_epi8(lutv, hi[j]);
-          }
-          if constexpr (PL >= 1) {
-            const uint64_t* m = reinterpret_cast<const uint64_t*>(wj + kNibBytes) + 2 * c * PL;
-            lo[j] = _mm512_mask_add_epi8(lo[j], _cvtu64_mask64(m[0]), lo[j], c16);
-            hi[j] = _mm512_mask_add_epi8(hi[j], _cvtu64_mask64(m[PL]), hi[j], c16);
-            if constexpr (PL >= 2) {
-              lo[j] = _mm512_mask_add_epi8(lo[j], _cvtu64_mask64(m[1]), lo[j], c32);
-              hi[j] = _mm512_mask_add_epi8(hi[j], _cvtu64_mask64(m[PL + 1]), hi[j], c32);
-            }
-          }
+          nibble_codes<G, PL, LUT>(wj, c, lutv, lo[j], hi[j]);
         }
 #pragma GCC unroll 8
         for (int i = 0; i < MB; ++i) {
@@ -748,10 +756,6 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
   }
 }
 
-// Decode (one activation row), one tile at a time, so the tile's chunks are read front to back as
-// one sequential stream: on one core of an AMD EPYC guest one stream reads ~1.7x faster than the
-// four interleaved ones of tile_vnni<1, 4>. Two integer chains per group keep vpdpbusd latency
-// off the critical path; the float epilogue is tile_vnni's, in the same order (bit-identical).
 // acc += u8 · (the four signed bytes at p, broadcast): the broadcast folded into vpdpbusd's
 // {1to16} memory operand, one instruction instead of two (GCC does not fold it itself). Decode
 // is limited by how many weight lines the out-of-order window covers, so fewer instructions per
@@ -769,6 +773,11 @@ VNNI inline __m512i dpbusd_bcast(__m512i acc, __m512i u8, const int8_t* p) {
 #endif
 }
 
+// Decode (one activation row) of a chunked-layout tile, one tile at a time, so its chunks are read
+// front to back as one sequential stream: on one core of an AMD EPYC guest one stream reads ~1.7x
+// faster than the four interleaved ones of tile_vnni<1, 4>. Two integer chains per group keep
+// vpdpbusd latency off the critical path; the float epilogue is tile_vnni's, in the same order
+// (bit-identical).
 template <bool NIB, int PL, bool AFF, int G, bool LUT>
 VNNI void tile_vnni_m1(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, float* y,
                        int64_t N) {
@@ -777,9 +786,6 @@ VNNI void tile_vnni_m1(const QuantLinear& L, const Acts& a, int64_t t, int64_t m
   const int32_t* corr = a.corr.data() + m0 * a.n_groups;
   const float* sa = a.sa.data() + m0 * a.n_groups;
   const uint8_t* tile0 = L.tile(t);
-  const __m512i low4 = _mm512_set1_epi8(0x0F);
-  constexpr int kNibBytes = G / 2 * kTile;
-  const __m512i c16 = _mm512_set1_epi8(16), c32 = _mm512_set1_epi8(32);
   __m512i lutv = _mm512_setzero_si512();
   if constexpr (LUT)
     lutv = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(L.spec.lut)));
@@ -792,22 +798,8 @@ VNNI void tile_vnni_m1(const QuantLinear& L, const Acts& a, int64_t t, int64_t m
     if constexpr (NIB) {
 #pragma GCC unroll 4
       for (int c = 0; c < G / 8; ++c) {
-        const __m512i v = _mm512_load_si512(w + 64 * c);
-        __m512i lo = _mm512_and_si512(v, low4);
-        __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-        if constexpr (LUT) {
-          lo = _mm512_shuffle_epi8(lutv, lo);
-          hi = _mm512_shuffle_epi8(lutv, hi);
-        }
-        if constexpr (PL >= 1) {
-          const uint64_t* m = reinterpret_cast<const uint64_t*>(w + kNibBytes) + 2 * c * PL;
-          lo = _mm512_mask_add_epi8(lo, _cvtu64_mask64(m[0]), lo, c16);
-          hi = _mm512_mask_add_epi8(hi, _cvtu64_mask64(m[PL]), hi, c16);
-          if constexpr (PL >= 2) {
-            lo = _mm512_mask_add_epi8(lo, _cvtu64_mask64(m[1]), lo, c32);
-            hi = _mm512_mask_add_epi8(hi, _cvtu64_mask64(m[PL + 1]), hi, c32);
-          }
-        }
+        __m512i lo, hi;
+        nibble_codes<G, PL, LUT>(w, c, lutv, lo, hi);
         A0 = dpbusd_bcast(A0, lo, ag + 8 * c);
         A1 = dpbusd_bcast(A1, hi, ag + 8 * c + 4);
       }
@@ -832,65 +824,53 @@ VNNI void tile_vnni_m1(const QuantLinear& L, const Acts& a, int64_t t, int64_t m
 
 using TileFn = void (*)(const QuantLinear&, const Acts&, int64_t, int64_t, float*, int64_t);
 
-template <int NT, bool NIB, int PL, bool AFF, int G, bool LUT = false>
-TileFn pick_mb(int mb) {
-  switch (mb) {
-    case 1:
-      return tile_vnni<1, NT, NIB, PL, AFF, G, LUT>;
-    case 2:
-      return tile_vnni<2, NT, NIB, PL, AFF, G, LUT>;
-    case 3:
-      return tile_vnni<3, NT, NIB, PL, AFF, G, LUT>;
-    default:
-      return tile_vnni<4, NT, NIB, PL, AFF, G, LUT>;
-  }
-}
-
-template <int NT>
-TileFn pick_tile_nt(const QuantSpec& sp, int mb);
-
-// Decode (one activation row): four tile streams per call keep more weight loads in flight.
-TileFn pick_tile_quad_m1(const QuantSpec& sp) {
-  if (!sp.nib) return tile_vnni<1, 4, false, 0, false, 32, false>;
-  if (sp.lut) return tile_vnni<1, 4, true, 0, false, 32, true>;
+// Calls KERNEL.operator()<NIB, PL, AFF, G, LUT>() with the kernel template arguments of SP's
+// storage: one place maps a QuantSpec to them.
+template <class F>
+TileFn dispatch_spec(const QuantSpec& sp, F&& kernel) {
+  if (!sp.nib) return kernel.template operator()<false, 0, false, 32, false>();  // Q8_0
+  if (sp.lut) return kernel.template operator()<true, 0, false, 32, true>();     // IQ4_NL, MXFP4
   if (sp.G == 32) {
     if (sp.planes == 0)
-      return sp.affine ? TileFn(tile_vnni<1, 4, true, 0, true, 32, false>)
-                       : TileFn(tile_vnni<1, 4, true, 0, false, 32, false>);
-    return sp.affine ? TileFn(tile_vnni<1, 4, true, 1, true, 32, false>)
-                     : TileFn(tile_vnni<1, 4, true, 1, false, 32, false>);
+      return sp.affine ? kernel.template operator()<true, 0, true, 32, false>()
+                       : kernel.template operator()<true, 0, false, 32, false>();
+    return sp.affine ? kernel.template operator()<true, 1, true, 32, false>()
+                     : kernel.template operator()<true, 1, false, 32, false>();
   }
-  if (sp.planes == 2) return tile_vnni<1, 4, true, 2, false, 16, false>;
-  return sp.affine ? TileFn(tile_vnni<1, 4, true, 0, true, 16, false>)
-                   : TileFn(tile_vnni<1, 4, true, 0, false, 16, false>);
-}
-
-TileFn pick_tile_m1(const QuantSpec& sp) {
-  if (!sp.nib) return tile_vnni_m1<false, 0, false, 32, false>;  // Q8_0
-  if (sp.lut) return tile_vnni_m1<true, 0, false, 32, true>;     // IQ4_NL, MXFP4
-  if (sp.G == 32) {
-    if (sp.planes == 0)
-      return sp.affine ? TileFn(tile_vnni_m1<true, 0, true, 32, false>)
-                       : TileFn(tile_vnni_m1<true, 0, false, 32, false>);
-    return sp.affine ? TileFn(tile_vnni_m1<true, 1, true, 32, false>)
-                     : TileFn(tile_vnni_m1<true, 1, false, 32, false>);
-  }
-  if (sp.planes == 2) return tile_vnni_m1<true, 2, false, 16, false>;  // Q6_K
-  return sp.affine ? TileFn(tile_vnni_m1<true, 0, true, 16, false>)
-                   : TileFn(tile_vnni_m1<true, 0, false, 16, false>);
+  if (sp.planes == 2) return kernel.template operator()<true, 2, false, 16, false>();  // Q6_K
+  return sp.affine ? kernel.template operator()<true, 0, true, 16, false>()
+                   : kernel.template operator()<true, 0, false, 16, false>();
 }
 
 template <int NT>
 TileFn pick_tile_nt(const QuantSpec& sp, int mb) {
-  if (!sp.nib) return pick_mb<NT, false, 0, false, 32>(mb);      // Q8_0
-  if (sp.lut) return pick_mb<NT, true, 0, false, 32, true>(mb);  // IQ4_NL, MXFP4
-  if (sp.G == 32) {
-    if (sp.planes == 0)
-      return sp.affine ? pick_mb<NT, true, 0, true, 32>(mb) : pick_mb<NT, true, 0, false, 32>(mb);
-    return sp.affine ? pick_mb<NT, true, 1, true, 32>(mb) : pick_mb<NT, true, 1, false, 32>(mb);
-  }
-  if (sp.planes == 2) return pick_mb<NT, true, 2, false, 16>(mb);  // Q6_K
-  return sp.affine ? pick_mb<NT, true, 0, true, 16>(mb) : pick_mb<NT, true, 0, false, 16>(mb);
+  return dispatch_spec(sp, [mb]<bool NIB, int PL, bool AFF, int G, bool LUT>() -> TileFn {
+    switch (mb) {
+      case 1:
+        return tile_vnni<1, NT, NIB, PL, AFF, G, LUT>;
+      case 2:
+        return tile_vnni<2, NT, NIB, PL, AFF, G, LUT>;
+      case 3:
+        return tile_vnni<3, NT, NIB, PL, AFF, G, LUT>;
+      default:
+        return tile_vnni<4, NT, NIB, PL, AFF, G, LUT>;
+    }
+  });
+}
+
+// Decode (one activation row), split layout: four tile streams per call keep more weight loads
+// in flight.
+TileFn pick_tile_quad_m1(const QuantSpec& sp) {
+  return dispatch_spec(sp, []<bool NIB, int PL, bool AFF, int G, bool LUT>() -> TileFn {
+    return tile_vnni<1, 4, NIB, PL, AFF, G, LUT>;
+  });
+}
+
+// Decode, chunked layout: one tile per call (tile_vnni_m1).
+TileFn pick_tile_m1(const QuantSpec& sp) {
+  return dispatch_spec(sp, []<bool NIB, int PL, bool AFF, int G, bool LUT>() -> TileFn {
+    return tile_vnni_m1<NIB, PL, AFF, G, LUT>;
+  });
 }
 
 // Tiles per kernel call (kNT) and the single-tile kernel for the remainder.
@@ -954,7 +934,7 @@ void QuantLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool)
             if (vnni) {
               TileFn pair = pick_tile(spec, mb, true), one = pick_tile(spec, mb, false);
               int64_t t = tb;
-              if (mb == 1 && K <= kChunkedMaxK) {
+              if (mb == 1 && sl.chunked()) {
                 TileFn m1 = pick_tile_m1(spec);
                 for (; t < te; ++t) m1(*this, acts, t, m0, y, N);
               } else if (mb == 1) {  // decode: +3-6% tok/s over pairs (more loads in flight)
@@ -1048,7 +1028,7 @@ std::unique_ptr<QuantLinear> quant_layout(TensorType type, int64_t K, int64_t N)
     sl.chunk_bytes = sl.super_base + sl.dgroup;
     L->tile_stride = (L->n_groups + gpc - 1) / gpc * sl.chunk_bytes;
   } else {
-    sl.gpc_log2 = 40;  // one chunk: chunk_off() is 0 for every group
+    sl.gpc_log2 = ScaleLayout::kSplitGpcLog2;  // one chunk: chunk_off() is 0 for every group
     sl.scales_base = L->n_groups * sl.wgroup;
     sl.super_base = sl.scales_base + (L->n_groups * sl.sgroup + 63) / 64 * 64;
     L->tile_stride = sl.super_base + (kq ? L->n_groups >> sl.gpb_log2 : 0) * sl.dgroup;

@@ -35,15 +35,17 @@ enum class ScaleMode : uint8_t { kF32, kF16, kKQuant };
 struct ScaleLayout {
   ScaleMode mode = ScaleMode::kF32;
   bool affine = false;
-  int64_t wgroup = 0;       // code (+ bit plane) bytes per group, a multiple of 64
-  int64_t sgroup = 0;       // per-group region bytes per group
-  int64_t dgroup = 0;       // per-superblock region bytes (kKQuant), a multiple of 64
-  int gpc_log2 = 0;         // log2 of groups per chunk (split layout: 40, one chunk per tile)
-  int gpb_log2 = 0;         // log2 of groups per superblock (kKQuant)
-  int64_t chunk_bytes = 0;  // a multiple of 64
-  int64_t scales_base = 0;  // chunk start -> per-group region
-  int64_t super_base = 0;   // chunk start -> per-superblock region
+  int64_t wgroup = 0;  // code (+ bit plane) bytes per group, a multiple of 64
+  int64_t sgroup = 0;  // per-group region bytes per group
+  int64_t dgroup = 0;  // per-superblock region bytes (kKQuant), a multiple of 64
+  static constexpr int kSplitGpcLog2 = 40;  // gpc_log2 of the split layout: one chunk per tile
+  int gpc_log2 = 0;                         // log2 of groups per chunk
+  int gpb_log2 = 0;                         // log2 of groups per superblock (kKQuant)
+  int64_t chunk_bytes = 0;                  // a multiple of 64
+  int64_t scales_base = 0;                  // chunk start -> per-group region
+  int64_t super_base = 0;                   // chunk start -> per-superblock region
 
+  bool chunked() const { return gpc_log2 < kSplitGpcLog2; }
   int64_t gpc() const { return int64_t(1) << gpc_log2; }
   int64_t chunk_off(int64_t g) const { return (g >> gpc_log2) * chunk_bytes; }
   int64_t sub(int64_t g) const { return g & (gpc() - 1); }
