@@ -1,5 +1,5 @@
 // Attention and gated activations of the fast backend.
-// Attention: the batched prefill kernel (AVX-512 and portable bodies) against the reference
+// Attention: the batched prefill kernel (AVX-512, AVX2 and portable bodies) against the reference
 // definition (src/ops/attention.hpp), over causal and sliding-window masks, grouped K/V heads,
 // head sizes that take the SIMD path (64, 80, 256) and one that does not (40), f32 and
 // f16-rounded (f16 KV cache) arithmetic, batches that fill 16-query blocks partly, and a batch
@@ -16,6 +16,7 @@
 #include "ops/basic.hpp"
 #include "ops/glu.hpp"
 #include "ops/linear_impl.hpp"
+#include "ops/simd.hpp"
 #include "ops/thread_pool.hpp"
 
 namespace {
@@ -70,17 +71,24 @@ void run_case(const Case& c, llmkit::ops::ThreadPool& pool) {
   a.out = port.data();
   llmkit::ops::attention_batched(a, pool);
   llmkit::ops::set_fast_linear_portable(false);
+  std::vector<float> avx2(q.size(), NAN);  // the AVX2 body, also on AVX-512 CPUs
+  llmkit::ops::simd::set_max_isa(llmkit::ops::simd::Isa::kAvx2);
+  a.out = avx2.data();
+  llmkit::ops::attention_batched(a, pool);
+  llmkit::ops::simd::set_max_isa(llmkit::ops::simd::Isa::kAvx512);
   // Outputs are convex combinations of V rows (|v| ~ 1): differences come from the summation
   // order of the scores and exp's last bits; with f16-rounded probabilities one probability may
   // round the other way (2^-11 relative).
   const double tol = c.f16 ? 1e-3 : 2e-5;
-  double worst = 0, worst_p = 0;
+  double worst = 0, worst_p = 0, worst_2 = 0;
   for (size_t i = 0; i < ref.size(); ++i) {
     worst = std::max(worst, std::fabs(double(fast[i]) - ref[i]));
     worst_p = std::max(worst_p, std::fabs(double(port[i]) - ref[i]));
+    worst_2 = std::max(worst_2, std::fabs(double(avx2[i]) - ref[i]));
   }
   CHECK(worst <= tol);
   CHECK(worst_p <= tol);
+  CHECK(worst_2 <= tol);
 }
 
 }  // namespace
@@ -115,12 +123,25 @@ TEST_CASE("glu: vectorized SwiGLU and llama.cpp-table GeGLU match their scalar d
   CHECK(std::memcmp(yr.data(), yf.data(), size_t(n) * 4) == 0);
   llmkit::ops::swiglu(g.data(), u.data(), yr.data(), n);
   llmkit::ops::swiglu_fast(g.data(), u.data(), yf.data(), n);
-  int bad = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const double err = std::fabs(double(yf[size_t(i)]) - yr[size_t(i)]);
-    if (!(err <= 4 * 1.2e-7 * std::fabs(double(yr[size_t(i)])) + 1e-30)) ++bad;
+  auto count_bad = [&](const std::vector<float>& y) {
+    int bad = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double err = std::fabs(double(y[size_t(i)]) - yr[size_t(i)]);
+      if (!(err <= 4 * 1.2e-7 * std::fabs(double(yr[size_t(i)])) + 1e-30)) ++bad;
+    }
+    return bad;
+  };
+  CHECK(count_bad(yf) == 0);
+  {  // the AVX2 kernels, also on AVX-512 CPUs
+    std::vector<float> y2(n), yg(n);
+    llmkit::ops::simd::set_max_isa(llmkit::ops::simd::Isa::kAvx2);
+    llmkit::ops::swiglu_fast(g.data(), u.data(), y2.data(), n);
+    llmkit::ops::geglu_ggml_fast(g.data(), u.data(), yg.data(), n);
+    llmkit::ops::simd::set_max_isa(llmkit::ops::simd::Isa::kAvx512);
+    CHECK(count_bad(y2) == 0);
+    llmkit::ops::geglu_ggml(g.data(), u.data(), y2.data(), n);
+    CHECK(std::memcmp(y2.data(), yg.data(), size_t(n) * 4) == 0);
   }
-  CHECK(bad == 0);
   // In place (out aliases gate).
   ys = g;
   llmkit::ops::swiglu_fast(ys.data(), u.data(), ys.data(), n);

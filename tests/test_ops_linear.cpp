@@ -9,7 +9,7 @@
 //    (1e-5 relative to Σ|x·w|), which proves the repacking is lossless.
 //  * float weights: F32 1e-5 relative to Σ|x·w|; F16 / BF16 kernels round activations to f16 / bf16
 //    (as llama.cpp does), adding 2^-11 / 2^-8 relative to Σ|x·w|.
-//  * the portable kernels equal the AVX-512 kernels bit for bit.
+//  * the portable kernels equal the AVX-512 and AVX2 kernels bit for bit.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -27,6 +27,7 @@
 #include "ops/linear.hpp"
 #include "ops/linear_amx.hpp"
 #include "ops/linear_impl.hpp"
+#include "ops/simd.hpp"
 #include "ops/thread_pool.hpp"
 #include "test_util.hpp"
 
@@ -105,6 +106,13 @@ void check_parity(const Weights& w, llmkit::ops::ThreadPool& pool) {
       fast->forward(x.data(), M, yp.data(), pool);
       llmkit::ops::set_fast_linear_portable(false);
       CHECK(std::memcmp(yf.data(), yp.data(), yf.size() * 4) == 0);
+      if (llmkit::ops::simd::has_avx2()) {  // the AVX2 kernels (also on AVX-512 CPUs) == portable
+        std::vector<float> y2(size_t(M * w.N), NAN);
+        llmkit::ops::simd::set_max_isa(llmkit::ops::simd::Isa::kAvx2);
+        fast->forward(x.data(), M, y2.data(), pool);
+        llmkit::ops::simd::set_max_isa(llmkit::ops::simd::Isa::kAvx512);
+        CHECK(std::memcmp(y2.data(), yp.data(), y2.size() * 4) == 0);
+      }
       if (M >= llmkit::ops::amx::kAmxMinRows) {  // AMX (when present) == VNNI, bit for bit
         std::vector<float> yv(size_t(M * w.N), NAN);
         llmkit::ops::amx::set_disabled(true);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "ops/avx2_math.hpp"
 #include "ops/avx512_math.hpp"
 #include "ops/basic.hpp"
 #include "ops/simd.hpp"
@@ -20,8 +21,6 @@
 #endif
 
 namespace llmkit::ops {
-
-bool fast_linear_portable_forced() noexcept;  // linear_fast.cpp (tests: force portable kernels)
 
 namespace {
 
@@ -299,16 +298,169 @@ ATT_512 void task_512(const AttentionArgs& a, int64_t h, int64_t i0, int nq, flo
     }
   }
 }
+
+// ---- AVX2 body (CPUs without AVX-512): task_512 with each 16-query row as two ymm halves ----
+#define ATT_256 __attribute__((target("avx2,fma,f16c")))
+
+ATT_256 inline __m256 round_f16_256(__m256 x) {
+  return _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+// Per ymm half: lane l holds query 8·half + l.
+struct QueryLanes256 {
+  __m256i qpos[2], qlo[2], live[2];
+};
+
+// finish_scores for half HH of key JJ's scores.
+ATT_256 inline __m256 finish_scores_256(int64_t jj, int hh, __m256 s, int32_t lo,
+                                        const QueryLanes256& ql, __m256 scale, __m256 mx,
+                                        float* st) {
+  const __m256i kp = _mm256_set1_epi32(lo + int32_t(jj));
+  const __m256i hidden =
+      _mm256_or_si256(_mm256_cmpgt_epi32(kp, ql.qpos[hh]), _mm256_cmpgt_epi32(ql.qlo[hh], kp));
+  const __m256 vis = _mm256_castsi256_ps(_mm256_andnot_si256(hidden, ql.live[hh]));
+  s = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_mul_ps(s, scale), vis);
+  _mm256_store_ps(st + jj * kQB + 8 * hh, s);
+  return _mm256_max_ps(mx, s);
+}
+
+// pv_block with 8-wide column groups: NI queries x NC groups of 8 columns.
+template <int NI, int NC>
+ATT_256 inline void pv_block_256(const float* st, const float* v, int64_t kv_stride, int64_t jend,
+                                 float* out, int64_t out_stride) {
+  __m256 acc[NI][NC];
+#pragma GCC unroll 4
+  for (int ii = 0; ii < NI; ++ii)
+#pragma GCC unroll 2
+    for (int cc = 0; cc < NC; ++cc) acc[ii][cc] = _mm256_setzero_ps();
+  for (int64_t j = 0; j < jend; ++j) {
+    const float* vr = v + j * kv_stride;
+    __m256 vv[NC];
+#pragma GCC unroll 2
+    for (int cc = 0; cc < NC; ++cc) vv[cc] = _mm256_loadu_ps(vr + 8 * cc);
+#pragma GCC unroll 4
+    for (int ii = 0; ii < NI; ++ii) {
+      const __m256 p = _mm256_broadcast_ss(st + j * kQB + ii);
+#pragma GCC unroll 2
+      for (int cc = 0; cc < NC; ++cc) acc[ii][cc] = _mm256_fmadd_ps(p, vv[cc], acc[ii][cc]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int ii = 0; ii < NI; ++ii)
+#pragma GCC unroll 2
+    for (int cc = 0; cc < NC; ++cc) _mm256_storeu_ps(out + ii * out_stride + 8 * cc, acc[ii][cc]);
+}
+
+template <int NI>
+constexpr std::array<PvFn, 2> pv_row_256 = {pv_block_256<NI, 1>, pv_block_256<NI, 2>};
+constexpr std::array<std::array<PvFn, 2>, 4> kPvBlock256 = {pv_row_256<1>, pv_row_256<2>,
+                                                            pv_row_256<3>, pv_row_256<4>};
+
+// Needs hd % 8 == 0.
+ATT_256 void task_256(const AttentionArgs& a, int64_t h, int64_t i0, int nq, float* st) {
+  const int64_t kvh = h / (a.H / a.Hkv);
+  const int32_t p_first = a.pos0 + int32_t(i0), p_last = p_first + nq - 1;
+  const int32_t lo = first_visible(a, p_first);
+  const int64_t n_keys = p_last - lo + 1;
+  const int hd = int(a.hd);
+  alignas(32) float qt[512][kQB];  // Q^T of the block: qt[c][i]
+  const float* qbase = a.q + i0 * a.q_stride + h * a.hd;
+  for (int c = 0; c < hd; ++c)
+    for (int i = 0; i < kQB; ++i) qt[c][i] = i < nq ? qbase[i * a.q_stride + c] : 0.f;
+  if (a.round_f16)
+    for (int c = 0; c < hd; ++c)
+      for (int hh = 0; hh < 2; ++hh)
+        _mm256_store_ps(qt[c] + 8 * hh, round_f16_256(_mm256_load_ps(qt[c] + 8 * hh)));
+  QueryLanes256 ql;
+  for (int hh = 0; hh < 2; ++hh) {
+    const __m256i lane =
+        _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(8 * hh));
+    ql.qpos[hh] = _mm256_add_epi32(_mm256_set1_epi32(p_first), lane);
+    ql.live[hh] = _mm256_cmpgt_epi32(_mm256_set1_epi32(nq), lane);
+    ql.qlo[hh] = a.window > 0 ? _mm256_max_epi32(
+                                    _mm256_set1_epi32(a.first),
+                                    _mm256_sub_epi32(ql.qpos[hh], _mm256_set1_epi32(a.window - 1)))
+                              : _mm256_set1_epi32(a.first);
+  }
+  const __m256 scale = _mm256_set1_ps(a.scale), ninf = _mm256_set1_ps(-INFINITY);
+  __m256 mx[2] = {ninf, ninf};
+  // S^T = K·Q^T, four keys at a time (independent FMA chains).
+  const float* kbase = a.k + int64_t(lo - a.first) * a.kv_stride + kvh * a.hd;
+  const int64_t ks = a.kv_stride;
+  int64_t j = 0;
+  for (; j + 4 <= n_keys; j += 4) {
+    const float* k0 = kbase + j * ks;
+    __m256 s[4][2];
+    for (int u = 0; u < 4; ++u) s[u][0] = s[u][1] = _mm256_setzero_ps();
+    for (int c = 0; c < hd; ++c) {
+      const __m256 q0 = _mm256_load_ps(qt[c]), q1 = _mm256_load_ps(qt[c] + 8);
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u) {
+        const __m256 kc = _mm256_broadcast_ss(k0 + u * ks + c);
+        s[u][0] = _mm256_fmadd_ps(q0, kc, s[u][0]);
+        s[u][1] = _mm256_fmadd_ps(q1, kc, s[u][1]);
+      }
+    }
+    for (int u = 0; u < 4; ++u)
+      for (int hh = 0; hh < 2; ++hh)
+        mx[hh] = finish_scores_256(j + u, hh, s[u][hh], lo, ql, scale, mx[hh], st);
+  }
+  for (; j < n_keys; ++j) {
+    const float* k0 = kbase + j * ks;
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    for (int c = 0; c < hd; ++c) {
+      const __m256 kc = _mm256_broadcast_ss(k0 + c);
+      s0 = _mm256_fmadd_ps(_mm256_load_ps(qt[c]), kc, s0);
+      s1 = _mm256_fmadd_ps(_mm256_load_ps(qt[c] + 8), kc, s1);
+    }
+    mx[0] = finish_scores_256(j, 0, s0, lo, ql, scale, mx[0], st);
+    mx[1] = finish_scores_256(j, 1, s1, lo, ql, scale, mx[1], st);
+  }
+  // Softmax down the key axis, 16 queries at once; the sum in double like the reference.
+  __m256d sum[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                    _mm256_setzero_pd()};
+  for (j = 0; j < n_keys; ++j)
+    for (int hh = 0; hh < 2; ++hh) {
+      const __m256 s = _mm256_load_ps(st + j * kQB + 8 * hh);
+      const __m256 vis = _mm256_cmp_ps(s, ninf, _CMP_NEQ_OQ);
+      const __m256 e = _mm256_and_ps(vis, simd::exp256(_mm256_sub_ps(s, mx[hh])));
+      _mm256_store_ps(st + j * kQB + 8 * hh, e);
+      sum[2 * hh] = _mm256_add_pd(sum[2 * hh], _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+      sum[2 * hh + 1] =
+          _mm256_add_pd(sum[2 * hh + 1], _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+    }
+  const __m256d one = _mm256_set1_pd(1.0);
+  __m256 inv[2];
+  for (int hh = 0; hh < 2; ++hh)
+    inv[hh] = _mm256_set_m128(_mm256_cvtpd_ps(_mm256_div_pd(one, sum[2 * hh + 1])),
+                              _mm256_cvtpd_ps(_mm256_div_pd(one, sum[2 * hh])));
+  for (j = 0; j < n_keys; ++j)
+    for (int hh = 0; hh < 2; ++hh) {
+      __m256 p = _mm256_mul_ps(_mm256_load_ps(st + j * kQB + 8 * hh), inv[hh]);
+      if (a.round_f16) p = round_f16_256(p);
+      _mm256_store_ps(st + j * kQB + 8 * hh, p);
+    }
+  // O = P·V: four queries share each V row load.
+  for (int c0 = 0; c0 < hd; c0 += 16) {
+    const int nc = std::min(2, (hd - c0) / 8);
+    for (int ib = 0; ib < nq; ib += 4) {
+      const int ni = std::min(4, nq - ib);
+      const int64_t jend = std::min<int64_t>(n_keys, p_first + ib + ni - lo);
+      const float* vbase = a.v + int64_t(lo - a.first) * a.kv_stride + kvh * a.hd + c0;
+      float* out = a.out + (i0 + ib) * a.out_stride + h * a.hd + c0;
+      kPvBlock256[ni - 1][nc - 1](st + ib, vbase, a.kv_stride, jend, out, a.out_stride);
+    }
+  }
+}
 #endif
 
 }  // namespace
 
 void attention_batched(const AttentionArgs& a, ThreadPool& pool) {
 #if LLMKIT_X86
-  const bool v512 =
-      !fast_linear_portable_forced() && simd::has_avx512_vnni() && a.hd % 16 == 0 && a.hd <= 512;
-#else
-  const bool v512 = false;
+  const simd::Isa isa = simd::isa();
+  const bool v512 = isa == simd::Isa::kAvx512 && a.hd % 16 == 0 && a.hd <= 512;
+  const bool v256 = isa == simd::Isa::kAvx2 && a.hd % 8 == 0 && a.hd <= 512;
 #endif
   if (a.hd > 512) {
     attention_reference(a, pool);
@@ -331,6 +483,10 @@ void attention_batched(const AttentionArgs& a, ThreadPool& pool) {
 #if LLMKIT_X86
           if (v512) {
             task_512(a, h, i0, nq, st);
+            continue;
+          }
+          if (v256) {
+            task_256(a, h, i0, nq, st);
             continue;
           }
 #endif

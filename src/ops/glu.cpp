@@ -1,9 +1,14 @@
 // Vectorized gated activations (see glu.hpp).
 #include "ops/glu.hpp"
 
+// GCC 12 false positives inside avx512fintrin.h (the undefined-vector idiom of masked ops).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include <cmath>
 #include <vector>
 
+#include "ops/avx2_math.hpp"
 #include "ops/avx512_math.hpp"
 #include "ops/basic.hpp"
 #include "ops/simd.hpp"
@@ -62,14 +67,47 @@ LLMKIT_AVX512_FN void geglu_512(const float* gate, const float* up, float* out, 
   }
   for (; i < n; ++i) out[i] = geglu1(gate[i], up[i], table);
 }
+
+LLMKIT_AVX2_FN void swiglu_256(const float* gate, const float* up, float* out, int64_t n) {
+  const __m256 one = _mm256_set1_ps(1.f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 e = simd::exp256(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    _mm256_storeu_ps(
+        out + i, _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)), _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+LLMKIT_AVX2_FN void geglu_256(const float* gate, const float* up, float* out, int64_t n,
+                              const float* table) {
+  const __m256 lo = _mm256_set1_ps(-10.f), hi = _mm256_set1_ps(10.f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i), u = _mm256_loadu_ps(up + i);
+    const __m256i idx =
+        _mm256_cvtepu16_epi32(_mm256_cvtps_ph(g, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    __m256 y = _mm256_i32gather_ps(table, idx, 4);
+    y = _mm256_blendv_ps(y, g, _mm256_cmp_ps(g, hi, _CMP_GE_OQ));
+    y = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(g, lo, _CMP_LE_OQ));
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(y, u));
+  }
+  for (; i < n; ++i) out[i] = geglu1(gate[i], up[i], table);
+}
 #endif
 
 }  // namespace
 
 void swiglu_fast(const float* gate, const float* up, float* out, int64_t n) noexcept {
 #if defined(__x86_64__)
-  if (simd::has_avx512_vnni()) {
+  const simd::Isa isa = simd::isa();
+  if (isa == simd::Isa::kAvx512) {
     swiglu_512(gate, up, out, n);
+    return;
+  }
+  if (isa == simd::Isa::kAvx2) {
+    swiglu_256(gate, up, out, n);
     return;
   }
 #endif
@@ -79,8 +117,13 @@ void swiglu_fast(const float* gate, const float* up, float* out, int64_t n) noex
 void geglu_ggml_fast(const float* gate, const float* up, float* out, int64_t n) noexcept {
   const float* table = gelu_f16_table();
 #if defined(__x86_64__)
-  if (simd::has_avx512_vnni()) {
+  const simd::Isa isa = simd::isa();
+  if (isa == simd::Isa::kAvx512) {
     geglu_512(gate, up, out, n, table);
+    return;
+  }
+  if (isa == simd::Isa::kAvx2) {
+    geglu_256(gate, up, out, n, table);
     return;
   }
 #endif

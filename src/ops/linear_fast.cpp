@@ -37,6 +37,7 @@
 #include "ops/dequant.hpp"
 #include "ops/linear_amx.hpp"
 #include "ops/linear_impl.hpp"
+#include "ops/linear_quant.hpp"
 #include "ops/packed_scales.hpp"
 #include "ops/simd.hpp"
 #include "ops/weight_buffer.hpp"
@@ -53,7 +54,7 @@ namespace llmkit::ops {
 namespace {
 
 using io::TensorType;
-constexpr int kTile = 16;  // rows per tile = int32 lanes of a zmm
+using namespace quant;
 // Rows this short (K <= 1024) are packed "chunked" (codes and scales interleaved every few groups,
 // ops/packed_scales.hpp) and decoded one tile at a time as one sequential stream (tile_vnni_m1).
 // AMD EPYC guest, tg A/B against four interleaved tile streams: Gemma-3-270M (K = 640) +28% at
@@ -86,23 +87,9 @@ inline void prefetch_ahead(const DecodePrefetch& p, const uint8_t* line) {
 }
 #endif
 
-// Tests/bench only (set_fast_linear_portable); atomic so flipping it is never a data race.
-std::atomic<bool> g_force_portable{false};
-
 // ---- activation quantization (llama.cpp's x86 formulas) -------------------------------------
 
-enum class ActQ { kQ8_0, kQ8_1, kQ8_K };
-
 inline float fp16_round(float x) { return f16_to_f32(f32_to_f16(x)); }
-
-// Quantized activations for M rows, in weight-group granularity (G elements per group).
-struct Acts {
-  int64_t K = 0, n_groups = 0;
-  std::vector<int8_t> q;      // [M, K]
-  std::vector<float> da;      // [M, n_groups] activation scale of the group
-  std::vector<int32_t> corr;  // [M, n_groups] zp * Σa over the group (symmetric types)
-  std::vector<float> sa;      // [M, n_groups] da * Σa (affine types; Q8_1: rounded to f16)
-};
 
 // ggml's quantize_row_q8_0 / q8_1 (AVX path): id = 127/amax, round half to even, d as f16.
 void quantize_q8_0_row(const float* x, int64_t K, int G, int zp, bool q8_1, int8_t* q, float* da,
@@ -237,16 +224,6 @@ VNNI_Q void quantize_q8_k_row_512(const float* x, int64_t K, int G, int zp, int8
 #endif
 
 // ---- per-type block decoding into (codes, scale, offset) per group ---------------------------
-
-struct QuantSpec {
-  int G;                         // group size (32 or 16)
-  bool nib;                      // nibble storage (else 8-bit codes)
-  int planes;                    // extra bit planes above the nibble (0..2)
-  bool affine;                   // w = s*code + o (else s*(code - zp))
-  int zp;                        // zero point (symmetric)
-  ActQ act;                      // activation quantization
-  const uint8_t* lut = nullptr;  // non-linear 4-bit types: code = lut[nibble] (IQ4_NL, MXFP4)
-};
 
 // Nibble -> unsigned code (value + zero point) for the non-linear 4-bit types.
 constexpr uint8_t kIq4nlCodes[16] = {1,   24,  45,  63,  79,  93,  106, 118,
@@ -497,26 +474,6 @@ void kquant_block_ints(TensorType t, const uint8_t* b, int8_t* sc, uint8_t* m, f
 
 // ---- kernels --------------------------------------------------------------------------------
 
-struct QuantLinear final : PackedLinear::Impl {
-  QuantSpec spec{};
-  int64_t n_tiles = 0, n_groups = 0;
-  int64_t wbytes_group = 0;  // code (+ bit plane) bytes per group
-  ScaleLayout sl;            // where and how the scales are stored (ops/packed_scales.hpp)
-  int64_t tile_stride = 0;
-  WeightBuffer packed;  // 64-byte aligned, huge pages when large
-  const char* kname = "";
-
-  const uint8_t* base() const { return packed.data(); }
-  const uint8_t* tile(int64_t t) const { return base() + t * tile_stride; }
-  const uint8_t* codes(int64_t t, int64_t g) const { return tile(t) + sl.codes_off(g); }
-  // Scale (j = 0) or offset (j = 1) of row r of group (t, g), as f32.
-  float scale_at(int64_t t, int64_t g, int j, int r) const { return sl.value(tile(t), g, j, r); }
-
-  void forward(const float* x, int64_t M, float* y, ThreadPool& pool) const override;
-  const char* name() const noexcept override { return kname; }
-  const WeightBuffer* storage() const noexcept override { return &packed; }
-};
-
 // PAD_ROWS: q gets zero rows up to a multiple of PAD_ROWS (the AMX kernels load 16-row tiles).
 void quantize_acts(const QuantSpec& sp, const float* x, int64_t M, int64_t K, Acts& a,
                    ThreadPool& pool, int64_t pad_rows = 1) {
@@ -532,6 +489,7 @@ void quantize_acts(const QuantSpec& sp, const float* x, int64_t M, int64_t K, Ac
     std::fill(a.da.begin() + M * a.n_groups, a.da.end(), 0.f);
     std::fill(a.sa.begin() + M * a.n_groups, a.sa.end(), 0.f);
   }
+  const simd::Isa isa = simd::isa();
   auto rows = [&](int64_t m0, int64_t m1) {
     for (int64_t m = m0; m < m1; ++m) {
       int8_t* q = a.q.data() + m * K;
@@ -539,7 +497,11 @@ void quantize_acts(const QuantSpec& sp, const float* x, int64_t M, int64_t K, Ac
       int32_t* corr = a.corr.data() + m * a.n_groups;
       float* sa = a.sa.data() + m * a.n_groups;
 #if LLMKIT_X86
-      if (simd::has_avx512_vnni() && !g_force_portable) {
+      if (isa == simd::Isa::kAvx2) {
+        quantize_row_avx2(sp, x + m * K, K, q, da, corr, sa);
+        continue;
+      }
+      if (isa == simd::Isa::kAvx512) {
         if (sp.act == ActQ::kQ8_K)
           quantize_q8_k_row_512(x + m * K, K, sp.G, sp.zp, q, da, corr, sa);
         else
@@ -822,26 +784,6 @@ VNNI void tile_vnni_m1(const QuantLinear& L, const Acts& a, int64_t t, int64_t m
   _mm512_mask_storeu_ps(y + m0 * N + n0, mask, accf);
 }
 
-using TileFn = void (*)(const QuantLinear&, const Acts&, int64_t, int64_t, float*, int64_t);
-
-// Calls KERNEL.operator()<NIB, PL, AFF, G, LUT>() with the kernel template arguments of SP's
-// storage: one place maps a QuantSpec to them.
-template <class F>
-TileFn dispatch_spec(const QuantSpec& sp, F&& kernel) {
-  if (!sp.nib) return kernel.template operator()<false, 0, false, 32, false>();  // Q8_0
-  if (sp.lut) return kernel.template operator()<true, 0, false, 32, true>();     // IQ4_NL, MXFP4
-  if (sp.G == 32) {
-    if (sp.planes == 0)
-      return sp.affine ? kernel.template operator()<true, 0, true, 32, false>()
-                       : kernel.template operator()<true, 0, false, 32, false>();
-    return sp.affine ? kernel.template operator()<true, 1, true, 32, false>()
-                     : kernel.template operator()<true, 1, false, 32, false>();
-  }
-  if (sp.planes == 2) return kernel.template operator()<true, 2, false, 16, false>();  // Q6_K
-  return sp.affine ? kernel.template operator()<true, 0, true, 16, false>()
-                   : kernel.template operator()<true, 0, false, 16, false>();
-}
-
 template <int NT>
 TileFn pick_tile_nt(const QuantSpec& sp, int mb) {
   return dispatch_spec(sp, [mb]<bool NIB, int PL, bool AFF, int G, bool LUT>() -> TileFn {
@@ -887,12 +829,15 @@ int threads_for(int64_t M, int64_t N, int64_t K) {
   return work < (int64_t(1) << 17) ? 1 : 0;
 }
 
+}  // namespace
+
 void QuantLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool) const {
   // Scratch of the calling thread; bound to a plain reference because a lambda that names a
   // thread_local directly would see each worker's own (empty) instance.
   thread_local Acts tl_acts;
   Acts& acts = tl_acts;
-  if (M >= amx::kAmxMinRows && !g_force_portable && amx::available()) {
+  const simd::Isa isa = simd::isa();
+  if (M >= amx::kAmxMinRows && isa == simd::Isa::kAvx512 && amx::available()) {
     quantize_acts(spec, x, M, K, acts, pool, /*pad_rows=*/16);
     amx::PackedTiles w;
     w.base = base();
@@ -919,7 +864,7 @@ void QuantLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool)
   }
   quantize_acts(spec, x, M, K, acts, pool);
   constexpr int kMB = 4;
-  const bool vnni = !g_force_portable && simd::has_avx512_vnni();
+  const bool vnni = isa == simd::Isa::kAvx512;
   // Cache blocking for M > 1: a block of kTB tiles (128 rows; ~160 KB of Q4 weights at K=2048)
   // stays in L2 while every activation row streams past it, so weights come from DRAM once.
   constexpr int64_t kTB = 8;
@@ -945,6 +890,11 @@ void QuantLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool)
               for (; t < te; ++t) one(*this, acts, t, m0, y, N);
               continue;
             }
+            if (isa == simd::Isa::kAvx2) {
+              const TileFn fn = pick_tile_avx2(spec, mb);
+              for (int64_t t = tb; t < te; ++t) fn(*this, acts, t, m0, y, N);
+              continue;
+            }
 #endif
             for (int64_t t = tb; t < te; ++t) tile_portable(*this, acts, t, m0, mb, y, N);
           }
@@ -952,6 +902,8 @@ void QuantLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool)
       },
       threads_for(M, N, K), /*grain=*/2);
 }
+
+namespace {
 
 inline uint32_t load_u32(const uint8_t* p) {
   uint32_t v;
@@ -1035,12 +987,15 @@ std::unique_ptr<QuantLinear> quant_layout(TensorType type, int64_t K, int64_t N)
     sl.chunk_bytes = L->tile_stride;
   }
   L->wbytes = uint64_t(L->n_tiles * L->tile_stride);
-  const bool vnni = simd::has_avx512_vnni();
-  static const char* const kNames[2][4] = {
-      {"portable-int8x16", "portable-int4x16", "portable-int4+1x16", "portable-int4+2x16"},
-      {"avx512vnni-int8x16", "avx512vnni-int4x16", "avx512vnni-int4+1x16", "avx512vnni-int4+2x16"}};
-  L->kname = kNames[vnni ? 1 : 0][sp.nib ? 1 + sp.planes : 0];
-  if (sp.lut) L->kname = vnni ? "avx512vnni-int4lut16" : "portable-int4lut16";
+  // The kernel family the CPU runs (fast_linear_isa() without a test cap).
+  const int isa = simd::has_avx512_vnni() ? 2 : simd::has_avx2() ? 1 : 0;
+  static const char* const kNames[3][5] = {
+      {"portable-int8x16", "portable-int4x16", "portable-int4+1x16", "portable-int4+2x16",
+       "portable-int4lut16"},
+      {"avx2-int8x16", "avx2-int4x16", "avx2-int4+1x16", "avx2-int4+2x16", "avx2-int4lut16"},
+      {"avx512vnni-int8x16", "avx512vnni-int4x16", "avx512vnni-int4+1x16", "avx512vnni-int4+2x16",
+       "avx512vnni-int4lut16"}};
+  L->kname = kNames[isa][sp.lut ? 4 : sp.nib ? 1 + sp.planes : 0];
   return L;
 }
 
@@ -1154,8 +1109,9 @@ std::unique_ptr<PackedLinear::Impl> make_quant_linear(
 
 }  // namespace
 
-void set_fast_linear_portable(bool on) noexcept { g_force_portable = on; }
-bool fast_linear_portable_forced() noexcept { return g_force_portable; }
+void set_fast_linear_portable(bool on) noexcept {
+  simd::set_max_isa(on ? simd::Isa::kPortable : simd::Isa::kAvx512);
+}
 
 std::unique_ptr<PackedLinear::Impl> make_float_linear(io::TensorType type, const uint8_t* data,
                                                       int64_t K, int64_t N);  // linear_float.cpp

@@ -26,8 +26,6 @@
 
 namespace llmkit::ops {
 
-bool fast_linear_portable_forced() noexcept;
-
 namespace {
 
 using io::TensorType;
@@ -230,11 +228,11 @@ void run_tiles_512(const FloatLinear& L, const FloatActs& a, const float* x, int
 void FloatLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool) const {
   thread_local FloatActs tl_acts;
   FloatActs& acts = tl_acts;  // see linear_fast.cpp: never name a thread_local inside the lambda
-  const bool avx512 = !fast_linear_portable_forced() && simd::has_avx512_vnni();
+  const bool avx512 = simd::isa() == simd::Isa::kAvx512;
   if (type == TensorType::F16) {
     acts.f.resize(size_t(M * K));
 #if LLMKIT_X86
-    if (avx512 && simd::has_avx2()) {
+    if (avx512) {
       round_f16_512(x, acts.f.data(), M * K);
     } else
 #endif
@@ -248,7 +246,7 @@ void FloatLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool)
 #endif
       for (int64_t i = 0; i < M * K; ++i) acts.b[size_t(i)] = f32_to_bf16(x[i]);
   }
-  bool simd = !fast_linear_portable_forced() && simd::has_avx512_vnni();
+  bool simd = avx512;
   if (type == TensorType::BF16) simd = simd && simd::has_avx512_bf16();
   const int64_t work = M * N * K;
   // Cache blocking (see linear_fast.cpp): ~256 KB of weight tiles stay in L2 across all M rows.

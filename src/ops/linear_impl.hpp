@@ -40,6 +40,7 @@ std::unique_ptr<PackedLinear::Impl> make_fast_linear_view(io::TensorType type, i
 }  // namespace llmkit::ops
 
 namespace llmkit::ops {
-// Tests only: run kFast layers through the portable kernels even on AVX-512 machines.
+// Tests only: run kFast layers (and the other fast kernels) through the portable code even on
+// SIMD machines (true), or lift that cap (false). Same as simd::set_max_isa.
 void set_fast_linear_portable(bool on) noexcept;
 }  // namespace llmkit::ops
