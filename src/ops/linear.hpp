@@ -15,14 +15,16 @@
 //    sums are exact; so the only deviation from kReference is the activation rounding.
 //    F32/F16/BF16 weights: f32 FMA with activations rounded to f16 / bf16 for F16 / BF16 weights
 //    (llama.cpp's vec_dot_type), vdpbf16ps for BF16. AVX-512 kernels are chosen at run time;
-//    CPUs without AVX-512 VNNI (/BF16) use portable kernels with the same arithmetic (bit-identical
-//    results, much slower). Types without a fast kernel fall back to the reference kernel.
+//    CPUs without AVX-512 VNNI but with AVX2 run AVX2 kernels for the quantized types
+//    (vpmaddubsw; bit-identical), and portable kernels with the same arithmetic for the float
+//    types and on CPUs without AVX2 (bit-identical results, much slower). Types without a fast
+//    kernel fall back to the reference kernel.
 //
 // Parity (tests/test_ops_linear.cpp, real GGUF tensors, M = 1, 3, 4, 7):
 //  - quantized: |y_fast - y_ref| <= (0.5/127)·Σ_k |w_k|·amax(activation block of k) + 1e-5·Σ|x·w|
 //    (half an int8 step per activation); exact up to 1e-5·Σ|x·w| when activations are int8 codes.
 //  - F32: 1e-5·Σ|x·w|; F16: (2^-11 + 1e-5)·Σ|x·w|; BF16: (2^-8 + 1e-5)·Σ|x·w|.
-//  - portable kernels == AVX-512 kernels bit for bit.
+//  - portable kernels == AVX-512 kernels == AVX2 kernels bit for bit.
 //
 // Thread-safety: a PackedLinear is immutable after create(); forward() may be called from several
 // threads at once only with different ThreadPools (it uses small thread-local scratch).

@@ -17,6 +17,7 @@
 // the portable kernel: acc = fma(float(I - corr), s·da, acc) (+ fma(o, sa, acc) if affine).
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "ops/basic.hpp"
 #include "ops/linear_quant.hpp"
@@ -221,11 +222,64 @@ LLMKIT_AVX2 __attribute__((always_inline)) inline void load_scales_avx2(const Sc
   }
 }
 
-// MB activation rows (m0..m0+MB-1) x one tile (t): for each group and each half of the tile, the
-// exact int32 sums of MB rows, then the portable kernel's float epilogue.
-template <int MB, bool NIB, int PL, bool AFF, int G, bool LUT>
-LLMKIT_AVX2 void tile_avx2(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, float* y,
-                           int64_t N) {
+// Bytes of one group of a tile unpacked by expand_tile: per code vector j (4 k) and half h a
+// ready 32-byte vector (signed_codes() types: the signed values w).
+constexpr int64_t kExpandedGroupBytes(int G) { return int64_t(G / 4) * 2 * 32; }
+
+// The vpshufb table of a LUT type: lut[i] - zp as int8, in both 128-bit lanes.
+LLMKIT_AVX2 inline __m256i signed_lut(const QuantSpec& sp) {
+  alignas(16) int8_t tab[16];
+  for (int i = 0; i < 16; ++i) tab[i] = int8_t(int(sp.lut[i]) - sp.zp);
+  return _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(tab)));
+}
+
+// Unpacks tile T's codes into EX (kExpandedGroupBytes per group, groups in order).
+template <bool NIB, int PL, int G, bool LUT>
+LLMKIT_AVX2 void expand_tile(const QuantLinear& L, int64_t t, uint8_t* ex) {
+  __m256i slut = _mm256_setzero_si256();
+  if constexpr (LUT) slut = signed_lut(L.spec);
+  ScaleLayout::CodesCursor cur = L.sl.codes_cursor(L.tile(t));
+  for (int64_t g = 0; g < L.n_groups; ++g, cur.next()) {
+#pragma GCC unroll 8
+    for (int j = 0; j < G / 4; ++j)
+#pragma GCC unroll 2
+      for (int h = 0; h < 2; ++h) {
+        const __m256i c = group_codes<NIB, PL, G, LUT>(cur.p, j, h, slut);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(ex + (2 * j + h) * 32), c);
+      }
+    ex += kExpandedGroupBytes(G);
+  }
+}
+
+// Keeps an accumulation chain in program order: GCC otherwise rebalances a long chain of integer
+// vector adds into a tree (tree-reassoc), computing every product first and spilling them.
+LLMKIT_AVX2 __attribute__((always_inline)) inline void pin(__m256i& v) { asm("" : "+x"(v)); }
+
+// The float epilogue of half H of group G for MB rows, from their exact int32 sums I: the same
+// operations, in the same order, as the portable kernel.
+template <int MB, bool AFF, bool SIGNED>
+LLMKIT_AVX2 __attribute__((always_inline)) inline void finish_half(
+    const ScaleLayout& sl, const uint8_t* tile, int64_t g, int h, const __m256i* I,
+    const float* const* da, const int32_t* const* corr, const float* const* sa, __m256 (*accf)[2]) {
+  __m256 sc, of = _mm256_setzero_ps();
+  load_scales_avx2(sl, tile, g, h, sc, of);
+#pragma GCC unroll 4
+  for (int i = 0; i < MB; ++i) {
+    __m256i J = I[i];
+    if constexpr (!AFF && !SIGNED) J = _mm256_sub_epi32(J, _mm256_set1_epi32(corr[i][g]));
+    accf[i][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(J), _mm256_mul_ps(sc, _mm256_set1_ps(da[i][g])),
+                                 accf[i][h]);
+    if constexpr (AFF) accf[i][h] = _mm256_fmadd_ps(of, _mm256_set1_ps(sa[i][g]), accf[i][h]);
+  }
+}
+
+// MB activation rows (m0..m0+MB-1) x one tile (t): per group, the exact int32 sums of both halves
+// of the tile for every row, then the portable kernel's float epilogue. EXP: the codes come from
+// expand_tile's buffer EX, else they are unpacked from the packed tile as they are used. Each
+// activation broadcast feeds both halves.
+template <int MB, bool NIB, int PL, bool AFF, int G, bool LUT, bool EXP>
+LLMKIT_AVX2 void rows_avx2(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0,
+                           const uint8_t* ex, float* y, int64_t N) {
   constexpr bool kSigned = signed_codes(NIB, LUT);
   constexpr int kSum16 = sum16_limit(NIB, PL, LUT);
   constexpr int kVecs = G / 4;  // code vectors (4 k each) per group and half
@@ -234,6 +288,7 @@ LLMKIT_AVX2 void tile_avx2(const QuantLinear& L, const Acts& a, int64_t t, int64
   const int32_t* corr[MB];
   const float* sa[MB];
   __m256 accf[MB][2];
+#pragma GCC unroll 4
   for (int i = 0; i < MB; ++i) {
     aq[i] = a.q.data() + (m0 + i) * a.K;
     da[i] = a.da.data() + (m0 + i) * a.n_groups;
@@ -242,48 +297,68 @@ LLMKIT_AVX2 void tile_avx2(const QuantLinear& L, const Acts& a, int64_t t, int64
     accf[i][0] = accf[i][1] = _mm256_setzero_ps();
   }
   __m256i slut = _mm256_setzero_si256();
-  if constexpr (LUT) {  // signed table: lut[i] - zp, in both 128-bit lanes for vpshufb
-    alignas(16) int8_t tab[16];
-    for (int i = 0; i < 16; ++i) tab[i] = int8_t(int(L.spec.lut[i]) - L.spec.zp);
-    slut = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(tab)));
-  }
+  if constexpr (LUT && !EXP) slut = signed_lut(L.spec);
   const __m256i ones = _mm256_set1_epi16(1);
   const uint8_t* tile0 = L.tile(t);
   ScaleLayout::CodesCursor cur = L.sl.codes_cursor(tile0);
   for (int64_t g = 0; g < L.n_groups; ++g, cur.next()) {
-    const uint8_t* w = cur.p;
-#pragma GCC unroll 2
-    for (int h = 0; h < 2; ++h) {
-      __m256i I[MB], s16[MB];
+    const uint8_t* e = EXP ? ex + g * kExpandedGroupBytes(G) : nullptr;
+    if constexpr (kSigned) {
+      // |w| x sign(a, w): every product is widened at once (kSum16 = 1), so one half at a time
+      // keeps just MB int32 sums live.
+#pragma GCC unroll 1
+      for (int h = 0; h < 2; ++h) {
+        __m256i I[MB];
+#pragma GCC unroll 8
+        for (int j = 0; j < kVecs; ++j) {
+          __m256i c, u;
+          if constexpr (EXP)
+            c = _mm256_load_si256(reinterpret_cast<const __m256i*>(e + (2 * j + h) * 32));
+          else
+            c = group_codes<NIB, PL, G, LUT>(cur.p, j, h, slut);
+          u = _mm256_abs_epi8(c);
 #pragma GCC unroll 4
-      for (int i = 0; i < MB; ++i) I[i] = _mm256_setzero_si256();
+          for (int i = 0; i < MB; ++i) {
+            int32_t a4;
+            std::memcpy(&a4, aq[i] + g * G + 4 * j, 4);
+            const __m256i p = _mm256_maddubs_epi16(u, _mm256_sign_epi8(_mm256_set1_epi32(a4), c));
+            const __m256i wide = _mm256_madd_epi16(p, ones);
+            I[i] = j == 0 ? wide : _mm256_add_epi32(I[i], wide);
+            pin(I[i]);
+          }
+        }
+        finish_half<MB, AFF, kSigned>(L.sl, tile0, g, h, I, da, corr, sa, accf);
+      }
+    } else {
+      // Unsigned codes: each activation broadcast feeds both halves; up to kSum16 products are
+      // added in int16 before one vpmaddwd widens them.
+      __m256i s16[2][MB], I[2][MB];
 #pragma GCC unroll 8
       for (int j = 0; j < kVecs; ++j) {
-        const __m256i code = group_codes<NIB, PL, G, LUT>(w, j, h, slut);
-        __m256i ucode = code;
-        if constexpr (kSigned) ucode = _mm256_abs_epi8(code);
+        __m256i c[2];
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; ++h)
+          c[h] = EXP ? _mm256_load_si256(reinterpret_cast<const __m256i*>(e + (2 * j + h) * 32))
+                     : group_codes<NIB, PL, G, LUT>(cur.p, j, h, slut);
 #pragma GCC unroll 4
         for (int i = 0; i < MB; ++i) {
           int32_t a4;
           std::memcpy(&a4, aq[i] + g * G + 4 * j, 4);
-          __m256i av = _mm256_set1_epi32(a4);
-          if constexpr (kSigned) av = _mm256_sign_epi8(av, code);
-          const __m256i p = _mm256_maddubs_epi16(ucode, av);
-          s16[i] = j % kSum16 == 0 ? p : _mm256_add_epi16(s16[i], p);
-          if (j % kSum16 == kSum16 - 1 || j == kVecs - 1)
-            I[i] = _mm256_add_epi32(I[i], _mm256_madd_epi16(s16[i], ones));
+          const __m256i av = _mm256_set1_epi32(a4);
+#pragma GCC unroll 2
+          for (int h = 0; h < 2; ++h) {
+            const __m256i p = _mm256_maddubs_epi16(c[h], av);
+            s16[h][i] = j % kSum16 == 0 ? p : _mm256_add_epi16(s16[h][i], p);
+            pin(s16[h][i]);
+            if (j % kSum16 == kSum16 - 1 || j == kVecs - 1) {
+              const __m256i wide = _mm256_madd_epi16(s16[h][i], ones);
+              I[h][i] = j < kSum16 ? wide : _mm256_add_epi32(I[h][i], wide);
+            }
+          }
         }
       }
-      __m256 sc, of = _mm256_setzero_ps();
-      load_scales_avx2(L.sl, tile0, g, h, sc, of);
-#pragma GCC unroll 4
-      for (int i = 0; i < MB; ++i) {
-        __m256i J = I[i];
-        if constexpr (!AFF && !kSigned) J = _mm256_sub_epi32(J, _mm256_set1_epi32(corr[i][g]));
-        accf[i][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(J),
-                                     _mm256_mul_ps(sc, _mm256_set1_ps(da[i][g])), accf[i][h]);
-        if constexpr (AFF) accf[i][h] = _mm256_fmadd_ps(of, _mm256_set1_ps(sa[i][g]), accf[i][h]);
-      }
+      finish_half<MB, AFF, kSigned>(L.sl, tile0, g, 0, I[0], da, corr, sa, accf);
+      finish_half<MB, AFF, kSigned>(L.sl, tile0, g, 1, I[1], da, corr, sa, accf);
     }
   }
   const int64_t n0 = t * kTile;
@@ -297,6 +372,50 @@ LLMKIT_AVX2 void tile_avx2(const QuantLinear& L, const Acts& a, int64_t t, int64
       _mm256_store_ps(tmp, accf[i][0]);
       _mm256_store_ps(tmp + 8, accf[i][1]);
       for (int64_t r = 0; r < N - n0; ++r) yr[r] = tmp[r];
+    }
+  }
+}
+
+template <int MB, bool NIB, int PL, bool AFF, int G, bool LUT>
+LLMKIT_AVX2 void tile_avx2(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, float* y,
+                           int64_t N) {
+  rows_avx2<MB, NIB, PL, AFF, G, LUT, false>(L, a, t, m0, nullptr, y, N);
+}
+
+using PanelFn = void (*)(const QuantLinear&, const Acts&, int64_t, int64_t, int64_t, float*,
+                         int64_t);
+
+// Rows per block of the prefill kernel: its int16 and int32 sums of both halves stay in
+// registers (signed types hold |w| and w of both halves too).
+template <bool NIB, bool LUT>
+constexpr int kPanelRows = 4;
+
+template <bool NIB, int PL, bool AFF, int G, bool LUT>
+LLMKIT_AVX2 void panel_impl(const QuantLinear& L, const Acts& a, int64_t M, int64_t t0, int64_t t1,
+                            float* y, int64_t N) {
+  constexpr int MB = kPanelRows<NIB, LUT>;
+  // The calling thread's buffer for one expanded tile (16 rows x K codes; twice that for signed
+  // types): 32 KiB at K = 2048, so it stays in L1/L2 while all M rows pass over it.
+  thread_local std::vector<uint8_t> buf;
+  const size_t need = size_t(L.n_groups * kExpandedGroupBytes(G)) + 32;
+  if (buf.size() < need) buf.resize(need);
+  uint8_t* ex = buf.data() + (32 - reinterpret_cast<uintptr_t>(buf.data()) % 32) % 32;
+  for (int64_t t = t0; t < t1; ++t) {
+    expand_tile<NIB, PL, G, LUT>(L, t, ex);
+    int64_t m0 = 0;
+    for (; m0 + MB <= M; m0 += MB) rows_avx2<MB, NIB, PL, AFF, G, LUT, true>(L, a, t, m0, ex, y, N);
+    switch (M - m0) {
+      case 1:
+        rows_avx2<1, NIB, PL, AFF, G, LUT, true>(L, a, t, m0, ex, y, N);
+        break;
+      case 2:
+        rows_avx2<2, NIB, PL, AFF, G, LUT, true>(L, a, t, m0, ex, y, N);
+        break;
+      case 3:
+        if constexpr (MB > 3) rows_avx2<3, NIB, PL, AFF, G, LUT, true>(L, a, t, m0, ex, y, N);
+        break;
+      default:
+        break;
     }
   }
 }
@@ -318,6 +437,14 @@ TileFn pick_tile_avx2(const QuantSpec& sp, int mb) {
   });
 }
 
+void panel_avx2(const QuantLinear& L, const Acts& a, int64_t M, int64_t t0, int64_t t1, float* y,
+                int64_t N) {
+  const PanelFn fn = dispatch_spec(L.spec, []<bool NIB, int PL, bool AFF, int G, bool LUT>() {
+    return static_cast<PanelFn>(panel_impl<NIB, PL, AFF, G, LUT>);
+  });
+  fn(L, a, M, t0, t1, y, N);
+}
+
 void quantize_row_avx2(const QuantSpec& sp, const float* x, int64_t K, int8_t* q, float* da,
                        int32_t* corr, float* sa) {
   if (sp.act == ActQ::kQ8_K)
@@ -329,6 +456,7 @@ void quantize_row_avx2(const QuantSpec& sp, const float* x, int64_t K, int8_t* q
 #else  // not x86-64: never called (has_avx2() is false)
 
 TileFn pick_tile_avx2(const QuantSpec&, int) { return nullptr; }
+void panel_avx2(const QuantLinear&, const Acts&, int64_t, int64_t, int64_t, float*, int64_t) {}
 void quantize_row_avx2(const QuantSpec&, const float*, int64_t, int8_t*, float*, int32_t*, float*) {
 }
 

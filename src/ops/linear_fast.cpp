@@ -822,6 +822,10 @@ TileFn pick_tile(const QuantSpec& sp, int mb, bool pair) {
 }
 #endif
 
+// AVX2 CPUs: from this many activation rows on, each tile's codes are unpacked once and reused by
+// every row (panel_avx2); fewer rows unpack them as they go.
+constexpr int64_t kAvx2PanelMinRows = 8;
+
 // Threads for a matmul of this size: waking a worker costs microseconds, so tiny layers
 // (stories260K, attention projections of small models) run on the caller alone.
 int threads_for(int64_t M, int64_t N, int64_t K) {
@@ -863,6 +867,14 @@ void QuantLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool)
     return;
   }
   quantize_acts(spec, x, M, K, acts, pool);
+#if LLMKIT_X86
+  if (isa == simd::Isa::kAvx2 && M >= kAvx2PanelMinRows) {
+    pool.parallel_for(
+        n_tiles, [&](int64_t t0, int64_t t1) { panel_avx2(*this, acts, M, t0, t1, y, N); },
+        threads_for(M, N, K), /*grain=*/1);
+    return;
+  }
+#endif
   constexpr int kMB = 4;
   const bool vnni = isa == simd::Isa::kAvx512;
   // Cache blocking for M > 1: a block of kTB tiles (128 rows; ~160 KB of Q4 weights at K=2048)

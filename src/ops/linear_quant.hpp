@@ -64,7 +64,8 @@ using TileFn = void (*)(const QuantLinear&, const Acts&, int64_t t, int64_t m0, 
 // Calls KERNEL.operator()<NIB, PL, AFF, G, LUT>() with the kernel template arguments of SP's
 // storage: one place maps a QuantSpec to them.
 template <class F>
-TileFn dispatch_spec(const QuantSpec& sp, F&& kernel) {
+auto dispatch_spec(const QuantSpec& sp, F&& kernel)
+    -> decltype(kernel.template operator()<false, 0, false, 32, false>()) {
   if (!sp.nib) return kernel.template operator()<false, 0, false, 32, false>();  // Q8_0
   if (sp.lut) return kernel.template operator()<true, 0, false, 32, true>();     // IQ4_NL, MXFP4
   if (sp.G == 32) {
@@ -82,8 +83,13 @@ TileFn dispatch_spec(const QuantSpec& sp, F&& kernel) {
 // AVX2 + FMA + F16C kernels (linear_avx2.cpp), for CPUs without AVX-512 VNNI. Bit-identical to
 // the portable and AVX-512 kernels: the same exact integer group sums, then the same float
 // operations in the same order.
-//   MB activation rows (1..4) against one tile.
+//   MB activation rows (1..4) against one tile, codes unpacked from the tile as they are used
+//   (decode: every weight byte is read once anyway).
 TileFn pick_tile_avx2(const QuantSpec& sp, int mb);
+//   All M activation rows against tiles [t0, t1) (prefill): each tile's codes are unpacked once
+//   into ready vectors that every row block then reuses.
+void panel_avx2(const QuantLinear& L, const Acts& a, int64_t M, int64_t t0, int64_t t1, float* y,
+                int64_t N);
 //   One activation row quantized as the portable quantizers do (same codes, scales and sums).
 void quantize_row_avx2(const QuantSpec& sp, const float* x, int64_t K, int8_t* q, float* da,
                        int32_t* corr, float* sa);
