@@ -24,8 +24,8 @@
 //
 // Per output: y[m][n] = Σ_g fma(float(I_g - zp·Σa_g), s_g·da_g)  (+ fma(o_g, sa_g) if affine),
 // where I_g = Σ code·a over the group (exact int32), a = int8 activation codes, da_g their
-// scale, sa_g = da_g·Σa_g. The AVX-512 kernel and the portable kernel perform the same float
-// operations in the same order, so they agree bit for bit.
+// scale, sa_g = da_g·Σa_g. The AVX-512 kernel, the AVX2 kernels (linear_avx2.cpp) and the
+// portable kernel perform the same float operations in the same order, so they agree bit for bit.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
