@@ -116,13 +116,7 @@ LLMKIT_AVX2 void quantize_q8_k_row_avx2(const float* x, int64_t K, int G, int zp
     if (amax == 0.f) {
       std::memset(qb, 0, 256);
     } else {
-      float mx = 0.f;
-      for (int j = 0; j < 256; ++j)
-        if (std::fabs(xb[j]) == amax) {
-          mx = xb[j];
-          break;
-        }
-      const float iscale = -127.f / mx;
+      const float iscale = -127.f / first_with_abs(xb, 256, amax);
       const __m256 isv = _mm256_set1_ps(iscale);
       const __m256i cap = _mm256_set1_epi32(127);
       for (int j = 0; j < 256; j += 32) {

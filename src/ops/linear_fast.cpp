@@ -194,13 +194,7 @@ VNNI_Q void quantize_q8_k_row_512(const float* x, int64_t K, int G, int zp, int8
     if (amax == 0.f) {
       std::memset(q + b * 256, 0, 256);
     } else {
-      float mx = 0.f;  // the first element whose |x| is amax, with its sign (as the scalar loop)
-      for (int j = 0; j < 256; ++j)
-        if (std::fabs(xb[j]) == amax) {
-          mx = xb[j];
-          break;
-        }
-      const float iscale = -127.f / mx;
+      const float iscale = -127.f / first_with_abs(xb, 256, amax);
       const __m512 isv = _mm512_set1_ps(iscale);
       const __m512i cap = _mm512_set1_epi32(127);
       for (int j = 0; j < 256; j += 16) {

@@ -26,6 +26,14 @@ struct Acts {
   std::vector<float> sa;      // [M, n_groups] da * Σa (affine types; Q8_1: rounded to f16)
 };
 
+// The first element of X[0..n) whose |x| is AMAX, with its sign: Q8_K's scale is -127 over it
+// (ggml's quantize_row_q8_K picks the first largest magnitude). Shared by the SIMD quantizers.
+inline float first_with_abs(const float* x, int n, float amax) {
+  for (int j = 0; j < n; ++j)
+    if (x[j] == amax || x[j] == -amax) return x[j];
+  return 0.f;
+}
+
 struct QuantSpec {
   int G;                         // group size (32 or 16)
   bool nib;                      // nibble storage (else 8-bit codes)
