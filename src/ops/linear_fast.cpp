@@ -638,11 +638,15 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
   ScaleLayout::CodesCursor cur = L.sl.codes_cursor(tile0);
   for (int64_t g = 0; g < L.n_groups; ++g, cur.next()) {
     const uint8_t* w = cur.p;
+    // Symmetric types: the sums start at -zp·Σa instead of 0 (one broadcast per row instead of a
+    // zeroing move and a subtraction per accumulator; the same integer).
     __m512i acc[NT][MB];
 #pragma GCC unroll 8
-    for (int j = 0; j < NT; ++j)
+    for (int i = 0; i < MB; ++i) {
+      const __m512i init = AFF ? _mm512_setzero_si512() : _mm512_set1_epi32(-corr[i][g]);
 #pragma GCC unroll 8
-      for (int i = 0; i < MB; ++i) acc[j][i] = _mm512_setzero_si512();
+      for (int j = 0; j < NT; ++j) acc[j][i] = init;
+    }
     if constexpr (NIB) {
 #pragma GCC unroll 4
       for (int c = 0; c < G / 8; ++c) {
@@ -693,9 +697,7 @@ VNNI void tile_vnni(const QuantLinear& L, const Acts& a, int64_t t, int64_t m0, 
       load_scales_512(L.sl, tile0 + j * tstride, g, sc, of);
 #pragma GCC unroll 8
       for (int i = 0; i < MB; ++i) {
-        __m512i I = acc[j][i];
-        if constexpr (!AFF) I = _mm512_sub_epi32(I, _mm512_set1_epi32(corr[i][g]));
-        accf[j][i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(I),
+        accf[j][i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[j][i]),
                                      _mm512_mul_ps(sc, _mm512_set1_ps(da[i][g])), accf[j][i]);
         if constexpr (AFF) {
           accf[j][i] = _mm512_fmadd_ps(of, _mm512_set1_ps(sa[i][g]), accf[j][i]);
