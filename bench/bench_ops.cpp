@@ -1,13 +1,16 @@
 // Linear-layer throughput per weight type and backend on Llama-3.2-1B-like shapes.
 //
 //   bench_ops [--k 2048] [--n 8192] [--m 1,512] [--threads 2] [--types Q4_0,Q8_0,...]
-//             [--min-ms 300] [--pool-mib 1024] [--no-ref] [--portable]
+//             [--min-ms 300] [--pool-mib 1024] [--no-ref] [--portable] [--isa avx2|avx512]
 //
 // Weights are random blocks with sane scales (speed does not depend on the values). To measure
 // DRAM-bound decode honestly, each run rotates through enough copies of the matrix to exceed
-// --pool-mib (default 1 GiB: some hosts have L3 caches of hundreds of MiB). GB/s counts the GGUF bytes of the matrix (what
-// a token has to stream); "packed" is the size of the repacked weights actually read.
-// The reference backend is timed only for M=1 (it is a parity reference, not a kernel).
+// --pool-mib (default 1 GiB: some hosts have L3 caches of hundreds of MiB). GB/s counts the GGUF
+// bytes of the matrix (what a token has to stream); "packed" is the size of the repacked weights
+// actually read. The reference backend is timed only for M=1 (it is a parity reference, not a
+// kernel).
+// --isa caps the kernels at that family (e.g. the AVX2 bodies on an AVX-512 CPU); the kernel
+// column still names the CPU's widest family.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -22,6 +25,7 @@
 #include "ops/basic.hpp"
 #include "ops/linear.hpp"
 #include "ops/linear_impl.hpp"
+#include "ops/simd.hpp"
 #include "ops/thread_pool.hpp"
 
 using llmkit::io::TensorType;
@@ -155,7 +159,17 @@ int main(int argc, char** argv) {
       ref = false;
     else if (a == "--portable")
       llmkit::ops::set_fast_linear_portable(true);  // non-AVX-512 path
-    else {
+    else if (a == "--isa") {  // cap the kernels, e.g. time the AVX2 bodies on an AVX-512 CPU
+      const std::string v = next();
+      if (v == "avx2")
+        llmkit::ops::simd::set_max_isa(llmkit::ops::simd::Isa::kAvx2);
+      else if (v == "avx512")
+        llmkit::ops::simd::set_max_isa(llmkit::ops::simd::Isa::kAvx512);
+      else {
+        std::fprintf(stderr, "--isa: avx2 or avx512, not %s\n", v.c_str());
+        return 2;
+      }
+    } else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
     }

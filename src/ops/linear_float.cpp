@@ -7,6 +7,10 @@
 // BF16: 16 lanes × {w[r][2p], w[r][2p+1]} per pair p (the operand layout of vdpbf16ps).
 // The portable kernels perform the same per-lane float operations in the same order as the
 // AVX-512 ones (BF16: products are exact; two rounded adds, odd element first, like vdpbf16ps).
+// CPUs without AVX-512 run AVX2 bodies that treat each 16-row tile as two 8-lane halves and do the
+// same per-lane operations in the same order (BF16: two FMAs of bf16 values widened to f32, odd
+// element first; an FMA of an exact product is the rounded add vdpbf16ps does), so all three
+// agree bit for bit.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -225,15 +229,196 @@ void run_tiles_512(const FloatLinear& L, const FloatActs& a, const float* x, int
 }
 #endif
 
+#if LLMKIT_X86
+#define AVX2F __attribute__((target("avx2,fma,f16c")))
+
+AVX2F void round_f16_256(const float* x, float* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i),
+                                                              _MM_FROUND_TO_NEAREST_INT)));
+  for (; i < n; ++i) out[i] = f16_to_f32(f32_to_f16(x[i]));
+}
+
+// to_bf16_512 eight lanes at a time (round to nearest even in integers; NaNs stay quiet NaNs).
+AVX2F void to_bf16_256(const float* x, uint16_t* out, int64_t n) {
+  int64_t i = 0;
+  const __m256i one = _mm256_set1_epi32(1), bias = _mm256_set1_epi32(0x7FFF);
+  const __m256i absmask = _mm256_set1_epi32(0x7FFFFFFF), inf = _mm256_set1_epi32(0x7F800000);
+  for (; i + 8 <= n; i += 8) {
+    const __m256i u = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i));
+    __m256i r = _mm256_srli_epi32(
+        _mm256_add_epi32(u,
+                         _mm256_add_epi32(bias, _mm256_and_si256(_mm256_srli_epi32(u, 16), one))),
+        16);
+    // |u| > inf as signed 32-bit integers: both sides are non-negative.
+    const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, absmask), inf);
+    r = _mm256_blendv_epi8(r, _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(64)),
+                           nan);
+    // Lanes hold values < 2^16: pack to 16 bits without saturation, then fix the lane order.
+    const __m256i packed = _mm256_packus_epi32(r, r);
+    const __m256i ordered = _mm256_permute4x64_epi64(packed, 0x08);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm256_castsi256_si128(ordered));
+  }
+  for (; i < n; ++i) out[i] = f32_to_bf16(x[i]);
+}
+
+// NT tiles × MB activation rows, each 16-row tile as two 8-lane halves: 2·NT·MB accumulators
+// (at most 8 of the 16 ymm registers). Decode (MB = 1) takes NT = 2 for four FMA chains.
+template <int MB, int NT, bool F16>
+AVX2F void tile_f32_256(const FloatLinear& L, const float* xs, int64_t t, int64_t m0, float* y) {
+  const int64_t K = L.K, N = L.N;
+  const uint8_t* w = L.base() + t * L.tile_bytes;
+  __m256 acc[NT][MB][2];
+#pragma GCC unroll 8
+  for (int j = 0; j < NT; ++j)
+#pragma GCC unroll 8
+    for (int i = 0; i < MB; ++i) acc[j][i][0] = acc[j][i][1] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < K; ++k) {
+    __m256 wv[NT][2];
+#pragma GCC unroll 8
+    for (int j = 0; j < NT; ++j) {
+      const uint8_t* wj = w + j * L.tile_bytes;
+      if constexpr (F16) {
+        const __m256i h = _mm256_load_si256(reinterpret_cast<const __m256i*>(wj + k * 32));
+        wv[j][0] = _mm256_cvtph_ps(_mm256_castsi256_si128(h));
+        wv[j][1] = _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1));
+      } else {
+        wv[j][0] = _mm256_load_ps(reinterpret_cast<const float*>(wj + k * 64));
+        wv[j][1] = _mm256_load_ps(reinterpret_cast<const float*>(wj + k * 64 + 32));
+      }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < MB; ++i) {
+      const __m256 xv = _mm256_broadcast_ss(xs + (m0 + i) * K + k);
+#pragma GCC unroll 8
+      for (int j = 0; j < NT; ++j) {
+        acc[j][i][0] = _mm256_fmadd_ps(wv[j][0], xv, acc[j][i][0]);
+        acc[j][i][1] = _mm256_fmadd_ps(wv[j][1], xv, acc[j][i][1]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int j = 0; j < NT; ++j)
+#pragma GCC unroll 8
+    for (int i = 0; i < MB; ++i) {
+      const int64_t n0 = (t + j) * kTile;
+      float* out = y + (m0 + i) * N + n0;
+      if (n0 + kTile <= N) {
+        _mm256_storeu_ps(out, acc[j][i][0]);
+        _mm256_storeu_ps(out + 8, acc[j][i][1]);
+      } else {
+        alignas(32) float tmp[kTile];
+        _mm256_store_ps(tmp, acc[j][i][0]);
+        _mm256_store_ps(tmp + 8, acc[j][i][1]);
+        for (int r = 0; r < N - n0; ++r) out[r] = tmp[r];
+      }
+    }
+}
+
+// BF16: lane r of a pair p holds {w[r][2p] (low half), w[r][2p+1] (high half)}; a bf16 is the
+// top half of its f32, so the odd element is the lane masked and the even one the lane shifted.
+template <int MB, int NT>
+AVX2F void tile_bf16_256(const FloatLinear& L, const uint16_t* xs, int64_t t, int64_t m0,
+                         float* y) {
+  const int64_t K = L.K, N = L.N;
+  const uint8_t* w = L.base() + t * L.tile_bytes;
+  const __m256i hi_mask = _mm256_set1_epi32(int32_t(0xFFFF0000u));
+  __m256 acc[NT][MB][2];
+#pragma GCC unroll 8
+  for (int j = 0; j < NT; ++j)
+#pragma GCC unroll 8
+    for (int i = 0; i < MB; ++i) acc[j][i][0] = acc[j][i][1] = _mm256_setzero_ps();
+  for (int64_t p = 0; p < K / 2; ++p) {
+    __m256 wo[NT][2], we[NT][2];
+#pragma GCC unroll 8
+    for (int j = 0; j < NT; ++j)
+#pragma GCC unroll 2
+      for (int h = 0; h < 2; ++h) {
+        const __m256i v = _mm256_load_si256(
+            reinterpret_cast<const __m256i*>(w + j * L.tile_bytes + p * 64 + h * 32));
+        wo[j][h] = _mm256_castsi256_ps(_mm256_and_si256(v, hi_mask));
+        we[j][h] = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+      }
+#pragma GCC unroll 8
+    for (int i = 0; i < MB; ++i) {
+      int32_t pair;
+      std::memcpy(&pair, xs + (m0 + i) * K + 2 * p, 4);
+      const __m256i xp = _mm256_set1_epi32(pair);
+      const __m256 xo = _mm256_castsi256_ps(_mm256_and_si256(xp, hi_mask));
+      const __m256 xe = _mm256_castsi256_ps(_mm256_slli_epi32(xp, 16));
+#pragma GCC unroll 8
+      for (int j = 0; j < NT; ++j)
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; ++h) {
+          acc[j][i][h] = _mm256_fmadd_ps(wo[j][h], xo, acc[j][i][h]);
+          acc[j][i][h] = _mm256_fmadd_ps(we[j][h], xe, acc[j][i][h]);
+        }
+    }
+  }
+#pragma GCC unroll 8
+  for (int j = 0; j < NT; ++j)
+#pragma GCC unroll 8
+    for (int i = 0; i < MB; ++i) {
+      const int64_t n0 = (t + j) * kTile;
+      float* out = y + (m0 + i) * N + n0;
+      alignas(32) float tmp[kTile];
+      _mm256_store_ps(tmp, acc[j][i][0]);
+      _mm256_store_ps(tmp + 8, acc[j][i][1]);
+      for (int r = 0; r < kTile && n0 + r < N; ++r) out[r] = tmp[r];
+    }
+}
+
+template <int MB, int NT>
+void run_tile_256(const FloatLinear& L, const FloatActs& a, const float* x, int64_t t, int64_t m0,
+                  float* y) {
+  if (L.type == TensorType::F32) return tile_f32_256<MB, NT, false>(L, x, t, m0, y);
+  if (L.type == TensorType::F16) return tile_f32_256<MB, NT, true>(L, a.f.data(), t, m0, y);
+  return tile_bf16_256<MB, NT>(L, a.b.data(), t, m0, y);
+}
+
+// Tiles [tb, te) for activation rows [m0, m0 + mb), mb <= 8: decode two tiles per call, more rows
+// four at a time.
+void run_rows_256(const FloatLinear& L, const FloatActs& a, const float* x, int64_t tb, int64_t te,
+                  int64_t m0, int mb, float* y) {
+  if (mb == 1) {
+    int64_t t = tb;
+    for (; t + 2 <= te; t += 2) run_tile_256<1, 2>(L, a, x, t, m0, y);
+    for (; t < te; ++t) run_tile_256<1, 1>(L, a, x, t, m0, y);
+    return;
+  }
+  for (int64_t t = tb; t < te; ++t)
+    for (int i = 0; i < mb; i += 4) {
+      switch (std::min(4, mb - i)) {
+        case 1:
+          run_tile_256<1, 1>(L, a, x, t, m0 + i, y);
+          break;
+        case 2:
+          run_tile_256<2, 1>(L, a, x, t, m0 + i, y);
+          break;
+        case 3:
+          run_tile_256<3, 1>(L, a, x, t, m0 + i, y);
+          break;
+        default:
+          run_tile_256<4, 1>(L, a, x, t, m0 + i, y);
+      }
+    }
+}
+#endif
+
 void FloatLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool) const {
   thread_local FloatActs tl_acts;
   FloatActs& acts = tl_acts;  // see linear_fast.cpp: never name a thread_local inside the lambda
-  const bool avx512 = simd::isa() == simd::Isa::kAvx512;
+  const simd::Isa isa = simd::isa();
+  const bool avx512 = isa == simd::Isa::kAvx512;
+  const bool avx2 = isa == simd::Isa::kAvx2;
   if (type == TensorType::F16) {
     acts.f.resize(size_t(M * K));
 #if LLMKIT_X86
     if (avx512) {
       round_f16_512(x, acts.f.data(), M * K);
+    } else if (avx2) {
+      round_f16_256(x, acts.f.data(), M * K);
     } else
 #endif
       for (int64_t i = 0; i < M * K; ++i) acts.f[size_t(i)] = f16_to_f32(f32_to_f16(x[i]));
@@ -242,12 +427,16 @@ void FloatLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool)
 #if LLMKIT_X86
     if (avx512) {
       to_bf16_512(x, acts.b.data(), M * K);
+    } else if (avx2) {
+      to_bf16_256(x, acts.b.data(), M * K);
     } else
 #endif
       for (int64_t i = 0; i < M * K; ++i) acts.b[size_t(i)] = f32_to_bf16(x[i]);
   }
   bool simd = avx512;
   if (type == TensorType::BF16) simd = simd && simd::has_avx512_bf16();
+  // AVX-512 CPUs without BF16 take the AVX2 body for BF16 weights.
+  const bool simd256 = !simd && (avx2 || avx512);
   const int64_t work = M * N * K;
   // Cache blocking (see linear_fast.cpp): ~256 KB of weight tiles stay in L2 across all M rows.
   const int64_t tb_tiles = std::max<int64_t>(2, (int64_t(256) << 10) / tile_bytes);
@@ -265,6 +454,10 @@ void FloatLinear::forward(const float* x, int64_t M, float* y, ThreadPool& pool)
               int64_t t = tb;
               for (; t + 2 <= te; t += 2) run_tiles_512<2>(*this, acts, x, t, m0, mb, y);
               for (; t < te; ++t) run_tiles_512<1>(*this, acts, x, t, m0, mb, y);
+              continue;
+            }
+            if (simd256) {
+              run_rows_256(*this, acts, x, tb, te, m0, mb, y);
               continue;
             }
 #endif
@@ -295,9 +488,13 @@ std::unique_ptr<FloatLinear> float_layout(TensorType type, int64_t K, int64_t N)
   L->wbytes = uint64_t(L->n_tiles * L->tile_bytes);
   const bool simd =
       simd::has_avx512_vnni() && (type != TensorType::BF16 || simd::has_avx512_bf16());
-  L->kname = type == TensorType::F32   ? (simd ? "avx512-f32x16" : "portable-f32x16")
-             : type == TensorType::F16 ? (simd ? "avx512-f16x16" : "portable-f16x16")
-                                       : (simd ? "avx512bf16-bf16x16" : "portable-bf16x16");
+  // The kernel family the CPU runs: portable, AVX2, AVX-512 (BF16 weights: AVX512-BF16).
+  const int isa = simd ? 2 : simd::has_avx2() ? 1 : 0;
+  static const char* const kNames[3][3] = {
+      {"portable-f32x16", "portable-f16x16", "portable-bf16x16"},
+      {"avx2-f32x16", "avx2-f16x16", "avx2-bf16x16"},
+      {"avx512-f32x16", "avx512-f16x16", "avx512bf16-bf16x16"}};
+  L->kname = kNames[isa][type == TensorType::F32 ? 0 : type == TensorType::F16 ? 1 : 2];
   return L;
 }
 
