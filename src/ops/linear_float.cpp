@@ -263,6 +263,19 @@ AVX2F void to_bf16_256(const float* x, uint16_t* out, int64_t n) {
   for (; i < n; ++i) out[i] = f32_to_bf16(x[i]);
 }
 
+// Output columns [n0, min(n0 + 16, N)) of one activation row Y from a tile's two halves.
+AVX2F inline void store_tile_256(const __m256 (&acc)[2], float* y, int64_t n0, int64_t N) {
+  if (n0 + kTile <= N) {
+    _mm256_storeu_ps(y + n0, acc[0]);
+    _mm256_storeu_ps(y + n0 + 8, acc[1]);
+    return;
+  }
+  alignas(32) float tmp[kTile];
+  _mm256_store_ps(tmp, acc[0]);
+  _mm256_store_ps(tmp + 8, acc[1]);
+  for (int64_t r = 0; r < N - n0; ++r) y[n0 + r] = tmp[r];
+}
+
 // NT tiles × MB activation rows, each 16-row tile as two 8-lane halves: 2·NT·MB accumulators
 // (at most 8 of the 16 ymm registers). Decode (MB = 1) takes NT = 2 for four FMA chains.
 template <int MB, int NT, bool F16>
@@ -301,19 +314,7 @@ AVX2F void tile_f32_256(const FloatLinear& L, const float* xs, int64_t t, int64_
 #pragma GCC unroll 8
   for (int j = 0; j < NT; ++j)
 #pragma GCC unroll 8
-    for (int i = 0; i < MB; ++i) {
-      const int64_t n0 = (t + j) * kTile;
-      float* out = y + (m0 + i) * N + n0;
-      if (n0 + kTile <= N) {
-        _mm256_storeu_ps(out, acc[j][i][0]);
-        _mm256_storeu_ps(out + 8, acc[j][i][1]);
-      } else {
-        alignas(32) float tmp[kTile];
-        _mm256_store_ps(tmp, acc[j][i][0]);
-        _mm256_store_ps(tmp + 8, acc[j][i][1]);
-        for (int r = 0; r < N - n0; ++r) out[r] = tmp[r];
-      }
-    }
+    for (int i = 0; i < MB; ++i) store_tile_256(acc[j][i], y + (m0 + i) * N, (t + j) * kTile, N);
 }
 
 // BF16: lane r of a pair p holds {w[r][2p] (low half), w[r][2p+1] (high half)}; a bf16 is the
@@ -359,14 +360,7 @@ AVX2F void tile_bf16_256(const FloatLinear& L, const uint16_t* xs, int64_t t, in
 #pragma GCC unroll 8
   for (int j = 0; j < NT; ++j)
 #pragma GCC unroll 8
-    for (int i = 0; i < MB; ++i) {
-      const int64_t n0 = (t + j) * kTile;
-      float* out = y + (m0 + i) * N + n0;
-      alignas(32) float tmp[kTile];
-      _mm256_store_ps(tmp, acc[j][i][0]);
-      _mm256_store_ps(tmp + 8, acc[j][i][1]);
-      for (int r = 0; r < kTile && n0 + r < N; ++r) out[r] = tmp[r];
-    }
+    for (int i = 0; i < MB; ++i) store_tile_256(acc[j][i], y + (m0 + i) * N, (t + j) * kTile, N);
 }
 
 template <int MB, int NT>
