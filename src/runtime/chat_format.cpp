@@ -28,7 +28,8 @@ std::string printable_prefix(const std::string& s, size_t n) {
 // ChatML templates often insert a default system message for conversations without one:
 //   {{ '<|im_start|>system\nYou are ...<|im_end|>\n' }}   (newline as "\n" escape or literal)
 std::string chatml_default_system(const std::string& t) {
-  for (const std::string marker : {std::string("<|im_start|>system\\n"), std::string("<|im_start|>system\n")}) {
+  for (const std::string& marker :
+       {std::string("<|im_start|>system\\n"), std::string("<|im_start|>system\n")}) {
     size_t p = t.find(marker);
     while (p != std::string::npos) {
       const size_t start = p + marker.size();

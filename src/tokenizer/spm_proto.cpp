@@ -67,7 +67,7 @@ class WireReader {
   Status skip(uint32_t wire) {
     switch (wire) {
       case kVarint: {
-        uint64_t v;
+        uint64_t v = 0;
         return varint(&v);
       }
       case kFixed64:
@@ -109,7 +109,7 @@ Status expect_wire(const WireReader& r, uint32_t wire, uint32_t want, const char
 Status parse_piece(std::string_view msg, size_t base, const std::string& what, SpmPiece* out) {
   WireReader r(msg, base, what);
   while (!r.done()) {
-    uint32_t f, w;
+    uint32_t f = 0, w = 0;
     LLMKIT_RETURN_IF_ERROR(r.tag(&f, &w));
     if (f == 1) {
       LLMKIT_RETURN_IF_ERROR(expect_wire(r, w, kLengthDelimited, "SentencePiece.piece"));
@@ -119,12 +119,12 @@ Status parse_piece(std::string_view msg, size_t base, const std::string& what, S
       out->piece.assign(s);
     } else if (f == 2) {
       LLMKIT_RETURN_IF_ERROR(expect_wire(r, w, kFixed32, "SentencePiece.score"));
-      uint32_t bits;
+      uint32_t bits = 0;
       LLMKIT_RETURN_IF_ERROR(r.fixed32(&bits));
       std::memcpy(&out->score, &bits, 4);
     } else if (f == 3) {
       LLMKIT_RETURN_IF_ERROR(expect_wire(r, w, kVarint, "SentencePiece.type"));
-      uint64_t v;
+      uint64_t v = 0;
       LLMKIT_RETURN_IF_ERROR(r.varint(&v));
       if (v < 1 || v > 6)
         return r.error("SentencePiece.type " + std::to_string(v) + " is not 1..6");
@@ -138,7 +138,7 @@ Status parse_piece(std::string_view msg, size_t base, const std::string& what, S
 
 Status read_bool(WireReader& r, uint32_t w, const char* field, bool* out) {
   LLMKIT_RETURN_IF_ERROR(expect_wire(r, w, kVarint, field));
-  uint64_t v;
+  uint64_t v = 0;
   LLMKIT_RETURN_IF_ERROR(r.varint(&v));
   *out = v != 0;
   return Status::ok();
@@ -146,7 +146,7 @@ Status read_bool(WireReader& r, uint32_t w, const char* field, bool* out) {
 
 Status read_int32(WireReader& r, uint32_t w, const char* field, int32_t* out) {
   LLMKIT_RETURN_IF_ERROR(expect_wire(r, w, kVarint, field));
-  uint64_t v;
+  uint64_t v = 0;
   LLMKIT_RETURN_IF_ERROR(r.varint(&v));
   *out = int32_t(uint32_t(v));  // int32 fields are sign-extended to 64 bits on the wire
   return Status::ok();
@@ -155,7 +155,7 @@ Status read_int32(WireReader& r, uint32_t w, const char* field, int32_t* out) {
 Status parse_trainer(std::string_view msg, size_t base, const std::string& what, SpmModelSpec* s) {
   WireReader r(msg, base, what);
   while (!r.done()) {
-    uint32_t f, w;
+    uint32_t f = 0, w = 0;
     LLMKIT_RETURN_IF_ERROR(r.tag(&f, &w));
     switch (f) {
       case 3: {
@@ -196,7 +196,7 @@ Status parse_normalizer(std::string_view msg, size_t base, const std::string& wh
                         SpmModelSpec* s) {
   WireReader r(msg, base, what);
   while (!r.done()) {
-    uint32_t f, w;
+    uint32_t f = 0, w = 0;
     LLMKIT_RETURN_IF_ERROR(r.tag(&f, &w));
     switch (f) {
       case 1:
@@ -263,7 +263,7 @@ Result<SpmModelSpec> parse_spm_model_proto(std::string_view bytes, const std::st
   WireReader r(bytes, 0, name);
   bool have_trainer = false;
   while (!r.done()) {
-    uint32_t f, w;
+    uint32_t f = 0, w = 0;
     LLMKIT_RETURN_IF_ERROR(r.tag(&f, &w));
     if (f == 1 || f == 2 || f == 3) {
       LLMKIT_RETURN_IF_ERROR(expect_wire(r, w, kLengthDelimited,
@@ -304,7 +304,7 @@ std::string serialize_spm_model_proto(const SpmModelSpec& spec) {
     msg.clear();
     put_bytes(msg, 1, p.piece);
     put_tag(msg, 2, kFixed32);
-    uint32_t bits;
+    uint32_t bits = 0;
     std::memcpy(&bits, &p.score, 4);
     for (int i = 0; i < 4; ++i) msg.push_back(char(uint8_t(bits >> (8 * i))));
     if (p.type != SpmPieceType::kNormal) put_int(msg, 3, int32_t(p.type));
