@@ -19,8 +19,10 @@ std::string printable_prefix(const std::string& s, size_t n) {
   std::string r;
   for (size_t i = 0; i < s.size() && r.size() < n; ++i) {
     const char c = s[i];
-    if (c == '\n') r += "\\n";
-    else r += c;
+    if (c == '\n')
+      r += "\\n";
+    else
+      r += c;
   }
   return r;
 }
@@ -60,25 +62,32 @@ std::string chatml_default_system(const std::string& t) {
 
 const char* chat_format_name(ChatFormat f) noexcept {
   switch (f) {
-    case ChatFormat::kNone: return "none";
-    case ChatFormat::kChatMl: return "chatml";
-    case ChatFormat::kLlama3: return "llama3";
-    case ChatFormat::kGemma: return "gemma";
-    case ChatFormat::kLlama2: return "llama2";
-    case ChatFormat::kMistral: return "mistral";
+    case ChatFormat::kNone:
+      return "none";
+    case ChatFormat::kChatMl:
+      return "chatml";
+    case ChatFormat::kLlama3:
+      return "llama3";
+    case ChatFormat::kGemma:
+      return "gemma";
+    case ChatFormat::kLlama2:
+      return "llama2";
+    case ChatFormat::kMistral:
+      return "mistral";
   }
   return "?";
 }
 
-Result<ChatSpec> detect_chat_format(const std::optional<std::string>& tmpl, const std::string& arch) {
+Result<ChatSpec> detect_chat_format(const std::optional<std::string>& tmpl,
+                                    const std::string& arch) {
   ChatSpec spec;
   if (!tmpl || tmpl->empty()) {
     if (arch == "gemma3" || arch == "gemma2" || arch == "gemma") {
       spec.format = ChatFormat::kGemma;
       return spec;
     }
-    return Status(StatusCode::kUnsupported,
-                  "the model has no chat template (architecture '" + arch + "'); use a plain prompt");
+    return Status(StatusCode::kUnsupported, "the model has no chat template (architecture '" +
+                                                arch + "'); use a plain prompt");
   }
   const std::string& t = *tmpl;
   if (t.find("<|im_start|>") != std::string::npos) {
@@ -89,10 +98,13 @@ Result<ChatSpec> detect_chat_format(const std::optional<std::string>& tmpl, cons
   } else if (t.find("<start_of_turn>") != std::string::npos) {
     spec.format = ChatFormat::kGemma;
   } else if (t.find("[INST]") != std::string::npos) {
-    spec.format = t.find("<<SYS>>") != std::string::npos ? ChatFormat::kLlama2 : ChatFormat::kMistral;
+    spec.format =
+        t.find("<<SYS>>") != std::string::npos ? ChatFormat::kLlama2 : ChatFormat::kMistral;
   } else {
-    return Status(StatusCode::kUnsupported, "unrecognised chat template (fnv1a " + short_hash(t) + ", starts '" +
-                                                printable_prefix(t, 60) + "'); supported: ChatML, Llama 3, Gemma, Llama 2/Mistral [INST]");
+    return Status(StatusCode::kUnsupported,
+                  "unrecognised chat template (fnv1a " + short_hash(t) + ", starts '" +
+                      printable_prefix(t, 60) +
+                      "'); supported: ChatML, Llama 3, Gemma, Llama 2/Mistral [INST]");
   }
   return spec;
 }
@@ -102,8 +114,8 @@ Result<std::string> render_chat(const ChatSpec& spec, const std::vector<ChatMess
   for (size_t i = 0; i < msgs.size(); ++i) {
     const std::string& r = msgs[i].role;
     if (r != "system" && r != "user" && r != "assistant")
-      return Status(StatusCode::kInvalidArgument, "chat message " + std::to_string(i) + ": role '" + r +
-                                                      "' (expected system, user or assistant)");
+      return Status(StatusCode::kInvalidArgument, "chat message " + std::to_string(i) + ": role '" +
+                                                      r + "' (expected system, user or assistant)");
   }
   std::string out;
   switch (spec.format) {
@@ -131,7 +143,8 @@ Result<std::string> render_chat(const ChatSpec& spec, const std::vector<ChatMess
       for (; i < msgs.size(); ++i) {
         const std::string role = msgs[i].role == "assistant" ? "model" : msgs[i].role;
         if (msgs[i].role == "system")
-          return Status(StatusCode::kInvalidArgument, "gemma chat: a system message must come first");
+          return Status(StatusCode::kInvalidArgument,
+                        "gemma chat: a system message must come first");
         out += "<start_of_turn>" + role + "\n" + system + msgs[i].content + "<end_of_turn>\n";
         system.clear();
       }
@@ -144,8 +157,9 @@ Result<std::string> render_chat(const ChatSpec& spec, const std::vector<ChatMess
       std::string system;
       size_t i = 0;
       if (!msgs.empty() && msgs[0].role == "system") {
-        system = spec.format == ChatFormat::kLlama2 ? "<<SYS>>\n" + msgs[0].content + "\n<</SYS>>\n\n"
-                                                    : msgs[0].content + "\n\n";
+        system = spec.format == ChatFormat::kLlama2
+                     ? "<<SYS>>\n" + msgs[0].content + "\n<</SYS>>\n\n"
+                     : msgs[0].content + "\n\n";
         i = 1;
       }
       bool first = true;
@@ -158,7 +172,8 @@ Result<std::string> render_chat(const ChatSpec& spec, const std::vector<ChatMess
         } else if (msgs[i].role == "assistant") {
           out += " " + msgs[i].content + "</s>";
         } else {
-          return Status(StatusCode::kInvalidArgument, "[INST] chat: a system message must come first");
+          return Status(StatusCode::kInvalidArgument,
+                        "[INST] chat: a system message must come first");
         }
       }
       (void)add_generation_prompt;  // the assistant turn starts right after [/INST]
