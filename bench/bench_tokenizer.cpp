@@ -58,12 +58,18 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
     const char* v = nullptr;
-    if (a == "--docs" && (v = next())) docs_path = v;
-    else if (a == "--tokenizer" && (v = next())) tok_path = v;
-    else if (a == "--config" && (v = next())) cfg_path = v;
-    else if (a == "--threads" && (v = next())) threads = std::max(1, atoi(v));
-    else if (a == "--rounds" && (v = next())) rounds = std::max(1, atoi(v));
-    else return usage();
+    if (a == "--docs" && (v = next()))
+      docs_path = v;
+    else if (a == "--tokenizer" && (v = next()))
+      tok_path = v;
+    else if (a == "--config" && (v = next()))
+      cfg_path = v;
+    else if (a == "--threads" && (v = next()))
+      threads = std::max(1, atoi(v));
+    else if (a == "--rounds" && (v = next()))
+      rounds = std::max(1, atoi(v));
+    else
+      return usage();
   }
   if (docs_path.empty() || tok_path.empty()) return usage();
   std::vector<std::string> docs;

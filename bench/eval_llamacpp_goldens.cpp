@@ -24,9 +24,11 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--backend" && i + 1 < argc) {
-      mo.backend = std::string(argv[++i]) == "reference" ? llmkit::Backend::kReference : llmkit::Backend::kFast;
+      mo.backend = std::string(argv[++i]) == "reference" ? llmkit::Backend::kReference
+                                                         : llmkit::Backend::kFast;
     } else if (a == "--kv" && i + 1 < argc) {
-      so.kv_type = std::string(argv[++i]) == "f32" ? llmkit::KvCacheType::kF32 : llmkit::KvCacheType::kF16;
+      so.kv_type =
+          std::string(argv[++i]) == "f32" ? llmkit::KvCacheType::kF32 : llmkit::KvCacheType::kF16;
     } else if (a == "-t" && i + 1 < argc) {
       so.n_threads = std::stoi(argv[++i]);
     } else {
@@ -34,7 +36,9 @@ int main(int argc, char** argv) {
     }
   }
   if (pos.size() != 2) {
-    std::fprintf(stderr, "usage: %s [--backend fast|reference] [--kv f16|f32] [-t N] MODEL GOLDEN.json\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s [--backend fast|reference] [--kv f16|f32] [-t N] MODEL GOLDEN.json\n",
+                 argv[0]);
     return 2;
   }
   nlohmann::json g;
@@ -90,10 +94,13 @@ int main(int argc, char** argv) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double ppl = std::exp(nll / n_pred);
   const double ref_ppl = tf["perplexity"].get<double>();
-  std::printf("{\"model\": \"%s\", \"backend\": \"%s\", \"kv\": \"%s\", \"tokens\": %zu, \"top1_agreement\": %.4f, "
-              "\"perplexity\": %.4f, \"llamacpp_perplexity\": %.4f, \"ppl_rel_diff\": %.4f, \"seconds\": %.1f}\n",
-              pos[0].c_str(), mo.backend == llmkit::Backend::kFast ? "fast" : "reference",
-              so.kv_type == llmkit::KvCacheType::kF32 ? "f32" : "f16", toks.size(),
-              double(agree) / ref_top1.size(), ppl, ref_ppl, std::fabs(ppl - ref_ppl) / ref_ppl, secs);
+  std::printf(
+      "{\"model\": \"%s\", \"backend\": \"%s\", \"kv\": \"%s\", \"tokens\": %zu, "
+      "\"top1_agreement\": %.4f, "
+      "\"perplexity\": %.4f, \"llamacpp_perplexity\": %.4f, \"ppl_rel_diff\": %.4f, \"seconds\": "
+      "%.1f}\n",
+      pos[0].c_str(), mo.backend == llmkit::Backend::kFast ? "fast" : "reference",
+      so.kv_type == llmkit::KvCacheType::kF32 ? "f32" : "f16", toks.size(),
+      double(agree) / ref_top1.size(), ppl, ref_ppl, std::fabs(ppl - ref_ppl) / ref_ppl, secs);
   return 0;
 }

@@ -39,9 +39,11 @@ std::string byte_level_json(const std::string& pre, const std::string& norm) {
   const auto& a = llmkit::tok::byte_level_alphabet();
   std::string vocab, merges;
   int id = 0;
-  for (int b = 0; b < 256; ++b) vocab += (id ? "," : "") + json_str(a.byte_to_utf8[size_t(b)]) + ":" + std::to_string(id++);
-  const char* pairs[][2] = {{"h", "e"}, {"l", "l"}, {"he", "ll"}, {"hell", "o"}, {"\xC4\xA0", "w"},
-                            {"o", "r"}, {"\xC4\xA0w", "or"}, {"1", "2"}, {"\xC4\xA0", "\xC4\xA0"}};
+  for (int b = 0; b < 256; ++b)
+    vocab += (id ? "," : "") + json_str(a.byte_to_utf8[size_t(b)]) + ":" + std::to_string(id++);
+  const char* pairs[][2] = {{"h", "e"},          {"l", "l"},        {"he", "ll"},
+                            {"hell", "o"},       {"\xC4\xA0", "w"}, {"o", "r"},
+                            {"\xC4\xA0w", "or"}, {"1", "2"},        {"\xC4\xA0", "\xC4\xA0"}};
   for (const auto& p : pairs) {
     std::string m = std::string(p[0]) + p[1];
     vocab += "," + json_str(m) + ":" + std::to_string(id++);
@@ -59,7 +61,12 @@ std::string spm_json() {
     snprintf(buf, sizeof(buf), "\"<0x%02X>\":%d", b, id++);
     vocab += std::string(",") + buf;
   }
-  for (const char* p : {"\xE2\x96\x81", "a", "b", "\xE2\x96\x81" "a", "ab", "\xE2\x96\x81" "ab"})
+  for (const char* p : {"\xE2\x96\x81", "a", "b",
+                        "\xE2\x96\x81"
+                        "a",
+                        "ab",
+                        "\xE2\x96\x81"
+                        "ab"})
     vocab += "," + json_str(p) + ":" + std::to_string(id++);
   return R"({"normalizer":{"type":"Sequence","normalizers":[{"type":"Prepend","prepend":"\u2581"},)"
          R"({"type":"Replace","pattern":{"String":" "},"content":"\u2581"}]},"pre_tokenizer":null,)"

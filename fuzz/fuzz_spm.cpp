@@ -1,9 +1,10 @@
 // libFuzzer target: SentencePiece models (src/tokenizer/spm_proto.cpp, spm.cpp) and the public
 // facade on top of them. Input starting with "GGUF" is parsed as a GGUF file and its vocabulary
 // is built whatever its type (`llama`: hand-encoded ModelProto -> sentencepiece; `gpt2`; `bert`
-// WordPiece, seeded by vocab-bert-bge-mini.gguf); anything else is a tokenizer.model. Any input must give a tokenizer or a Status naming the file — never a throw,
-// crash or unbounded allocation. Tokenizers that load are exercised through encode (with and
-// without parse_special), decode and the streaming detokenizer, which must agree.
+// WordPiece, seeded by vocab-bert-bge-mini.gguf); anything else is a tokenizer.model. Any input
+// must give a tokenizer or a Status naming the file — never a throw, crash or unbounded allocation.
+// Tokenizers that load are exercised through encode (with and without parse_special), decode and
+// the streaming detokenizer, which must agree.
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -23,7 +23,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   const auto& m = **r;
-  static const char* const kSamples[] = {"", " ", "Hello world", "a-b  c\n\n\t1234567",
+  static const char* const kSamples[] = {"",
+                                         " ",
+                                         "Hello world",
+                                         "a-b  c\n\n\t1234567",
                                          "caf\xC3\xA9 \xE4\xBD\xA0\xE5\xA5\xBD \xF0\x9F\x98\x80",
                                          "\xFF\xFE invalid \xC3"};
   std::vector<int32_t> ids;

@@ -22,7 +22,8 @@ std::string find_cli() {
   std::error_code ec;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return "";
-  for (auto dir = self.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
+  for (auto dir = self.parent_path(); !dir.empty() && dir != dir.root_path();
+       dir = dir.parent_path()) {
     const auto cand = dir / "llmkit";
     if (std::filesystem::is_regular_file(cand)) return cand.string();
   }
@@ -48,7 +49,9 @@ std::string quote(const std::string& s) { return "'" + s + "'"; }
 TEST_CASE("llmkit bench -o json prints llama-bench-style records") {
   const std::string cli = find_cli();
   if (cli.empty()) {
-    MESSAGE("skipped: the llmkit CLI is not built next to the tests (build target llmkit_cli or set LLMKIT_CLI)");
+    MESSAGE(
+        "skipped: the llmkit CLI is not built next to the tests (build target llmkit_cli or set "
+        "LLMKIT_CLI)");
     return;
   }
   const std::string model = llmkit::test::fixture("models/stories260K.gguf");
@@ -56,7 +59,8 @@ TEST_CASE("llmkit bench -o json prints llama-bench-style records") {
     MESSAGE("skipped: fixture " << model << " missing");
     return;
   }
-  auto [rc, out] = run(quote(cli) + " bench -m " + quote(model) + " -p 16 -n 8 -r 1 -o json 2>/dev/null");
+  auto [rc, out] =
+      run(quote(cli) + " bench -m " + quote(model) + " -p 16 -n 8 -r 1 -o json 2>/dev/null");
   REQUIRE(rc == 0);
   nlohmann::json j;
   REQUIRE_NOTHROW(j = nlohmann::json::parse(out));
@@ -69,8 +73,9 @@ TEST_CASE("llmkit bench -o json prints llama-bench-style records") {
   CHECK(tg["n_prompt"] == 0);
   CHECK(tg["n_gen"] == 8);
   for (const auto& r : j) {
-    for (const char* key : {"n_threads", "avg_ts", "stddev_ts", "median_ts", "load_ms", "ttft_ms", "peak_rss_bytes",
-                            "samples_ts", "samples_ns", "weight_bytes_per_token", "probe_read_gbs"})
+    for (const char* key :
+         {"n_threads", "avg_ts", "stddev_ts", "median_ts", "load_ms", "ttft_ms", "peak_rss_bytes",
+          "samples_ts", "samples_ns", "weight_bytes_per_token", "probe_read_gbs"})
       CHECK_MESSAGE(r.contains(key), key);
     CHECK(r["model_filename"].get<std::string>() == model);
     CHECK(r["model_type"].get<std::string>().find("llama") != std::string::npos);
@@ -78,11 +83,13 @@ TEST_CASE("llmkit bench -o json prints llama-bench-style records") {
     CHECK(r["n_threads"].get<int>() >= 1);
     CHECK(r["samples_ts"].size() == 1);
     CHECK(r["avg_ts"].get<double>() > 0.0);
-    CHECK(r["median_ts"].get<double>() == doctest::Approx(r["avg_ts"].get<double>()));  // one sample
+    CHECK(r["median_ts"].get<double>() ==
+          doctest::Approx(r["avg_ts"].get<double>()));  // one sample
     CHECK(r["stddev_ts"].get<double>() == 0.0);
     // tok/s and ns agree: n / (ns * 1e-9)
     const double n = r["n_prompt"].get<double>() + r["n_gen"].get<double>();
-    CHECK(r["avg_ts"].get<double>() == doctest::Approx(n * 1e9 / r["samples_ns"][0].get<double>()).epsilon(1e-6));
+    CHECK(r["avg_ts"].get<double>() ==
+          doctest::Approx(n * 1e9 / r["samples_ns"][0].get<double>()).epsilon(1e-6));
     CHECK(r["load_ms"].get<double>() > 0.0);
     CHECK(r["ttft_ms"].get<double>() >= r["load_ms"].get<double>());
     CHECK(r["peak_rss_bytes"].get<uint64_t>() > 1000000u);  // at least the process image
@@ -93,7 +100,8 @@ TEST_CASE("llmkit bench -o json prints llama-bench-style records") {
     CHECK(r["probe_read_gbs"].get<double>() > 0.1);
   }
   CHECK(tg["achieved_read_gbs"].get<double>() ==
-        doctest::Approx(tg["median_ts"].get<double>() * tg["weight_bytes_per_token"].get<double>() / 1e9));
+        doctest::Approx(tg["median_ts"].get<double>() * tg["weight_bytes_per_token"].get<double>() /
+                        1e9));
 }
 
 TEST_CASE("llmkit bench rejects bad arguments and missing models with an error") {

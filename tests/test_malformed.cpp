@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 namespace {
 
 long peak_rss_kb() {
-  struct rusage ru{};
+  struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   return ru.ru_maxrss;
 }
@@ -83,7 +83,9 @@ std::vector<GgufCase> gguf_cases() {
        StatusCode::kCorruptFile,
        {"magic at offset 0", "truncated"}},
       {"three bytes",
-       [] { return Bytes{'G', 'G', 'U'}; },
+       [] {
+         return Bytes{'G', 'G', 'U'};
+       },
        StatusCode::kCorruptFile,
        {"magic at offset 0", "truncated"}},
       {"bad magic",
@@ -360,7 +362,9 @@ std::vector<GgufCase> gguf_cases() {
        StatusCode::kCorruptFile,
        {"tensor 't' at offset 78", "n_dims 0 is not in 1..4"}},
       {"n_dims 5",
-       [] { return gguf_with_info(tensor_info("t", {1, 1, 1, 1, 1}, 0, 0)); },
+       [] {
+         return gguf_with_info(tensor_info("t", {1, 1, 1, 1, 1}, 0, 0));
+       },
        StatusCode::kCorruptFile,
        {"tensor 't'", "n_dims 5"}},
       {"n_dims 2^32-1 (lying count)",
@@ -368,7 +372,9 @@ std::vector<GgufCase> gguf_cases() {
        StatusCode::kCorruptFile,
        {"tensor 't'", "n_dims 4294967295"}},
       {"element count overflows",
-       [=] { return gguf_with_info(tensor_info("t", {kHuge, kHuge}, 0, 0)); },
+       [=] {
+         return gguf_with_info(tensor_info("t", {kHuge, kHuge}, 0, 0));
+       },
        StatusCode::kCorruptFile,
        {"tensor 't' at offset 78", "element count overflows"}},
       {"byte count overflows (2^62 F32 elements)",
@@ -388,7 +394,9 @@ std::vector<GgufCase> gguf_cases() {
        StatusCode::kUnsupported,
        {"type id 1000"}},
       {"Q8_0 row of 33 elements (not a block multiple)",
-       [] { return gguf_with_info(tensor_info("t", {33, 2}, 8, 0)); },
+       [] {
+         return gguf_with_info(tensor_info("t", {33, 2}, 8, 0));
+       },
        StatusCode::kCorruptFile,
        {"tensor 't' at offset 78", "not a multiple of the Q8_0 block size 32"}},
       {"Q4_K row of 128 elements",
@@ -669,7 +677,9 @@ std::vector<StCase> st_cases() {
   const std::string w = R"("w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]})";
   return {
       {"shorter than the length field",
-       [] { return Bytes{1, 2, 3}; },
+       [] {
+         return Bytes{1, 2, 3};
+       },
        StatusCode::kCorruptFile,
        {"header length at offset 0", "truncated"}},
       {"header length 2^62 (JSON bomb by length)",

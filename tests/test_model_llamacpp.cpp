@@ -36,14 +36,16 @@ std::vector<GoldenCase> read_cases(const std::string& path) {
     c.text = p["text"];
     c.prompt = p["prompt_tokens"].get<std::vector<int32_t>>();
     c.greedy = p["greedy_tokens"].get<std::vector<int32_t>>();
-    for (const auto& t : p["top_logits"]) c.top.emplace_back(t[0].get<int32_t>(), t[1].get<double>());
+    for (const auto& t : p["top_logits"])
+      c.top.emplace_back(t[0].get<int32_t>(), t[1].get<double>());
     out.push_back(std::move(c));
   }
   return out;
 }
 
 // Runs every golden prompt (or the first MAX_CASES, with N_TOKENS greedy tokens) and checks tokens.
-void check_model(const std::string& file, llmkit::Backend backend, size_t max_cases, size_t n_tokens) {
+void check_model(const std::string& file, llmkit::Backend backend, size_t max_cases,
+                 size_t n_tokens) {
   const std::string model_path = llmkit::test::cached_model(file);
   const std::string golden = std::string(LLMKIT_SOURCE_DIR) + "/tests/golden/llamacpp/" +
                              file.substr(0, file.size() - 5) + ".json";
@@ -97,7 +99,8 @@ void check_model(const std::string& file, llmkit::Backend backend, size_t max_ca
     }
     const float* first = all->data() + (c.prompt.size() - 1) * n_vocab;
     double max_diff = 0;
-    for (const auto& [id, v] : c.top) max_diff = std::max(max_diff, std::fabs(double(first[id]) - v));
+    for (const auto& [id, v] : c.top)
+      max_diff = std::max(max_diff, std::fabs(double(first[id]) - v));
     const int32_t top1 = static_cast<int32_t>(std::max_element(first, first + n_vocab) - first);
     // Free-running greedy (reuses the cached prompt prefix).
     llmkit::Sampler greedy(llmkit::SamplerOptions::greedy());
@@ -109,9 +112,10 @@ void check_model(const std::string& file, llmkit::Backend backend, size_t max_ca
     CHECK(r->timings.n_reused == static_cast<int32_t>(c.prompt.size()) - 1);
     size_t same = 0;
     while (same < n && same < r->tokens.size() && c.greedy[same] == r->tokens[same]) ++same;
-    MESSAGE(file << " [" << std::string(backend == llmkit::Backend::kFast ? "fast" : "reference") << "] "
-                 << c.name << ": top-32 logit max|diff| " << max_diff << ", teacher-forced top-1 " << agree << "/"
-                 << n << ", free-running greedy identical for " << same << "/" << n);
+    MESSAGE(file << " [" << std::string(backend == llmkit::Backend::kFast ? "fast" : "reference")
+                 << "] " << c.name << ": top-32 logit max|diff| " << max_diff
+                 << ", teacher-forced top-1 " << agree << "/" << n
+                 << ", free-running greedy identical for " << same << "/" << n);
     CHECK(top1 == c.top[0].first);
     CHECK(max_diff < 1.0);
     CHECK(agree * 10 >= n * 8);  // per prompt >= 80%
@@ -122,7 +126,8 @@ void check_model(const std::string& file, llmkit::Backend backend, size_t max_ca
   }
   MESSAGE(file << ": teacher-forced top-1 agreement " << tf_agree << "/" << tf_total
                << ", free-running identical tokens " << free_same << "/" << free_total);
-  // Aggregate bound: llama.cpp's own f32-KV vs f16-KV runs disagree at this level (docs/ACCURACY.md).
+  // Aggregate bound: llama.cpp's own f32-KV vs f16-KV runs disagree at this level
+  // (docs/ACCURACY.md).
   CHECK(tf_agree * 100 >= tf_total * 90);
 }
 

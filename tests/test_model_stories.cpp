@@ -63,11 +63,13 @@ void check_stories260k(const std::string& path, Backend be, KvCacheType kv, doub
     auto l = s->logits();
     if (i < 4) {
       const auto& ref = g["logits_pos0_to_3"][i];
-      for (size_t v = 0; v < l.size(); ++v) max_diff = std::max(max_diff, std::fabs(double(l[v]) - ref[v].get<double>()));
+      for (size_t v = 0; v < l.size(); ++v)
+        max_diff = std::max(max_diff, std::fabs(double(l[v]) - ref[v].get<double>()));
     }
     if (i + 1 < input.size() && argmax(l) != input[i + 1]) ++mismatches;
   }
-  MESSAGE("stories260K " << path << ": max |logit diff| pos 0-3 = " << max_diff << ", argmax mismatches " << mismatches);
+  MESSAGE("stories260K " << path << ": max |logit diff| pos 0-3 = " << max_diff
+                         << ", argmax mismatches " << mismatches);
   CHECK(max_diff < logit_tol);
   CHECK(mismatches == 0);
 
@@ -87,13 +89,19 @@ void check_stories260k(const std::string& path, Backend be, KvCacheType kv, doub
 
 TEST_CASE("stories260K gguf: reference path matches llama2.c golden (f32 KV)") {
   const std::string p = llmkit::test::fixture("models/stories260K.gguf");
-  if (!llmkit::test::exists(p)) { MESSAGE("skipped: " << p << " missing"); return; }
+  if (!llmkit::test::exists(p)) {
+    MESSAGE("skipped: " << p << " missing");
+    return;
+  }
   check_stories260k(p, Backend::kReference, KvCacheType::kF32, 1e-4);
 }
 
 TEST_CASE("stories260K gguf: fast path matches llama2.c golden") {
   const std::string p = llmkit::test::fixture("models/stories260K.gguf");
-  if (!llmkit::test::exists(p)) { MESSAGE("skipped: " << p << " missing"); return; }
+  if (!llmkit::test::exists(p)) {
+    MESSAGE("skipped: " << p << " missing");
+    return;
+  }
   // The fast path multiplies F32 weights with f16-rounded activations (llama.cpp's choice), so
   // logits differ from the fp32 reference by ~1e-3; the token sequence must still match.
   check_stories260k(p, Backend::kFast, KvCacheType::kF16, 2e-2);
@@ -101,6 +109,9 @@ TEST_CASE("stories260K gguf: fast path matches llama2.c golden") {
 
 TEST_CASE("stories260K HF folder (rotate_half rows) gives the same tokens") {
   const std::string p = llmkit::test::fixture("safetensors/stories260K-hf-derived");
-  if (!llmkit::test::exists(p)) { MESSAGE("skipped: " << p << " missing"); return; }
+  if (!llmkit::test::exists(p)) {
+    MESSAGE("skipped: " << p << " missing");
+    return;
+  }
   check_stories260k(p, Backend::kReference, KvCacheType::kF32, 1e-4);
 }

@@ -25,8 +25,9 @@ std::shared_ptr<const Model> stories(Backend be = Backend::kFast) {
   return *m;
 }
 
-std::unique_ptr<Session> make_session(std::shared_ptr<const Model> m, uint32_t n_ctx = 256, int threads = 2,
-                                      KvCacheType kv = KvCacheType::kF32, uint32_t n_batch = 64) {
+std::unique_ptr<Session> make_session(std::shared_ptr<const Model> m, uint32_t n_ctx = 256,
+                                      int threads = 2, KvCacheType kv = KvCacheType::kF32,
+                                      uint32_t n_batch = 64) {
   SessionOptions so;
   so.n_ctx = n_ctx;
   so.n_threads = threads;
@@ -75,7 +76,8 @@ TEST_CASE("session: batched prefill equals token-by-token evaluation; all-logits
   auto all = c->evaluate_all_logits(toks);
   REQUIRE(all.is_ok());
   CHECK(all->size() == toks.size() * 512);
-  CHECK(max_abs_diff(std::span<const float>(all->data() + (toks.size() - 1) * 512, 512), batched) < 1e-4);
+  CHECK(max_abs_diff(std::span<const float>(all->data() + (toks.size() - 1) * 512, 512), batched) <
+        1e-4);
   CHECK(c->tokens() == toks);
 }
 
@@ -120,7 +122,8 @@ TEST_CASE("session: prefix reuse, truncate, reset") {
   CHECK(s->truncate(11).code() == StatusCode::kOutOfRange);
   s->reset();
   CHECK(s->tokens().empty());
-  CHECK(s->generate(std::span<const int32_t>(), g, go).status().code() == StatusCode::kInvalidArgument);
+  CHECK(s->generate(std::span<const int32_t>(), g, go).status().code() ==
+        StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("session: context limit is enforced, never silently truncated") {

@@ -150,8 +150,10 @@ std::string repair_ortx_llama2(const std::string& text) {
   auto fix = [](std::string s) {
     std::string o;
     for (char c : s) {
-      if (c == ' ') o += "\xC2\xA0";
-      else o.push_back(c);
+      if (c == ' ')
+        o += "\xC2\xA0";
+      else
+        o.push_back(c);
     }
     return o;
   };
@@ -185,7 +187,8 @@ size_t run_goldens(const TokenizerModel& m, const std::string& golden_path) {
   bool check_special = true;
   for (const auto& a : m.added_tokens())
     if (a.special && a.normalized) check_special = false;
-  if (!check_special) MESSAGE(golden_path << ": normalized special tokens, ids_special not checked");
+  if (!check_special)
+    MESSAGE(golden_path << ": normalized special tokens, ids_special not checked");
   for (const auto& c : j["cases"]) {
     const std::string text = c["text"].get<std::string>();
     const auto want = c["ids"].get<std::vector<int32_t>>();
@@ -217,175 +220,180 @@ size_t run_goldens(const TokenizerModel& m, const std::string& golden_path) {
 }  // namespace
 
 TEST_SUITE("tokenizer_bpe") {
-
-TEST_CASE("NFC normalization matches known compositions") {
-  std::string out;
-  CHECK_FALSE(tok::nfc_normalize("plain ascii", out));
-  CHECK_FALSE(tok::nfc_normalize("\xC3\xA9", out));  // é already composed
-  REQUIRE(tok::nfc_normalize("e\xCC\x81", out));     // e + U+0301
-  CHECK(out == "\xC3\xA9");
-  // Hangul jamo L V T -> syllable 한 (U+D55C)
-  REQUIRE(tok::nfc_normalize("\xE1\x84\x92\xE1\x85\xA1\xE1\x86\xAB", out));
-  CHECK(out == "\xED\x95\x9C");
-  // Canonical reordering: a + U+0323 (ccc 220) ... U+0307 (ccc 230) in the "wrong" order.
-  REQUIRE(tok::nfc_normalize("a\xCC\x87\xCC\xA3", out));
-  CHECK(out == "\xE1\xBA\xA1\xCC\x87");  // U+1EA1 + U+0307
-  // Invalid bytes pass through.
-  REQUIRE(tok::nfc_normalize("\xFF" "e\xCC\x81", out));
-  CHECK(out == "\xFF\xC3\xA9");
-}
-
-TEST_CASE("byte-level alphabet round-trips all bytes") {
-  std::string raw;
-  for (int b = 0; b < 256; ++b) raw.push_back(char(b));
-  std::string mapped, back;
-  tok::byte_level_encode(raw, mapped);
-  REQUIRE(tok::byte_level_decode(mapped, back));
-  CHECK(back == raw);
-  std::string g;
-  tok::byte_level_encode(" ", g);
-  CHECK(g == "\xC4\xA0");  // Ġ
-}
-
-TEST_CASE("unknown tokenizer.ggml.pre is an error; missing falls back with a warning") {
-  bool im = false;
-  std::string warn;
-  auto bad = tok::pretokenizer_for_gguf_pre("no-such-pre", &im, &warn);
-  CHECK_FALSE(bad.is_ok());
-  CHECK(bad.status().message().find("no-such-pre") != std::string::npos);
-  auto def = tok::pretokenizer_for_gguf_pre("", &im, &warn);
-  CHECK(def.is_ok());
-  CHECK(!warn.empty());
-  for (const auto& n : tok::known_gguf_pre_names()) {
-    auto p = tok::pretokenizer_for_gguf_pre(n, &im, nullptr);
-    CHECK_MESSAGE(p.is_ok(), n << ": " << p.status().to_string());
+  TEST_CASE("NFC normalization matches known compositions") {
+    std::string out;
+    CHECK_FALSE(tok::nfc_normalize("plain ascii", out));
+    CHECK_FALSE(tok::nfc_normalize("\xC3\xA9", out));  // é already composed
+    REQUIRE(tok::nfc_normalize("e\xCC\x81", out));     // e + U+0301
+    CHECK(out == "\xC3\xA9");
+    // Hangul jamo L V T -> syllable 한 (U+D55C)
+    REQUIRE(tok::nfc_normalize("\xE1\x84\x92\xE1\x85\xA1\xE1\x86\xAB", out));
+    CHECK(out == "\xED\x95\x9C");
+    // Canonical reordering: a + U+0323 (ccc 220) ... U+0307 (ccc 230) in the "wrong" order.
+    REQUIRE(tok::nfc_normalize("a\xCC\x87\xCC\xA3", out));
+    CHECK(out == "\xE1\xBA\xA1\xCC\x87");  // U+1EA1 + U+0307
+    // Invalid bytes pass through.
+    REQUIRE(
+        tok::nfc_normalize("\xFF"
+                           "e\xCC\x81",
+                           out));
+    CHECK(out == "\xFF\xC3\xA9");
   }
-}
 
-TEST_CASE("GGUF byte-level vocab vectors (llama.cpp test sets)") {
-  if (!test::have_fixtures()) {
-    MESSAGE("fixtures absent, skipping");
-    return;
+  TEST_CASE("byte-level alphabet round-trips all bytes") {
+    std::string raw;
+    for (int b = 0; b < 256; ++b) raw.push_back(char(b));
+    std::string mapped, back;
+    tok::byte_level_encode(raw, mapped);
+    REQUIRE(tok::byte_level_decode(mapped, back));
+    CHECK(back == raw);
+    std::string g;
+    tok::byte_level_encode(" ", g);
+    CHECK(g == "\xC4\xA0");  // Ġ
   }
-  struct Case {
-    const char* gguf;
-    const char* vectors;
-  };
-  const Case cases[] = {
-      {"vocab/ggml-vocab-gpt-2.gguf", "vocab/ggml-vocab-gpt-2.gguf"},
-      {"vocab/ggml-vocab-gpt-2.gguf", "vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-gpt-2.gguf"},
-      {"vocab/ggml-vocab-falcon.gguf", "vocab/ggml-vocab-falcon.gguf"},
-      {"vocab/ggml-vocab-falcon.gguf", "vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-falcon.gguf"},
-      {"vocab/ggml-vocab-deepseek-llm.gguf", "vocab/ggml-vocab-deepseek-llm.gguf"},
-      {"vocab/ggml-vocab-deepseek-llm.gguf",
-       "vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-deepseek-llm.gguf"},
-      {"vocab/more/ggml-vocab-mpt.gguf", "vocab/more/ggml-vocab-mpt.gguf"},
-      {"vocab/more/ggml-vocab-mpt.gguf", "vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-mpt.gguf"},
-      {"vocab/more/ggml-vocab-starcoder.gguf", "vocab/more/ggml-vocab-starcoder.gguf"},
-      {"vocab/more/ggml-vocab-starcoder.gguf",
-       "vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-starcoder.gguf"},
-      {"vocab/more/ggml-vocab-refact.gguf", "vocab/more/ggml-vocab-refact.gguf"},
-      {"vocab/more/ggml-vocab-refact.gguf",
-       "vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-refact.gguf"},
-      {"vocab/more/ggml-vocab-deepseek-coder.gguf", "vocab/more/ggml-vocab-deepseek-coder.gguf"},
-      {"vocab/more/ggml-vocab-deepseek-coder.gguf",
-       "vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-deepseek-coder.gguf"},
-  };
-  for (const auto& c : cases) {
-    SUBCASE(c.vectors) {
-      auto m = gguf_model(test::fixture(c.gguf));
-      CHECK(run_vectors(*m, test::fixture(c.vectors)) == 0);
+
+  TEST_CASE("unknown tokenizer.ggml.pre is an error; missing falls back with a warning") {
+    bool im = false;
+    std::string warn;
+    auto bad = tok::pretokenizer_for_gguf_pre("no-such-pre", &im, &warn);
+    CHECK_FALSE(bad.is_ok());
+    CHECK(bad.status().message().find("no-such-pre") != std::string::npos);
+    auto def = tok::pretokenizer_for_gguf_pre("", &im, &warn);
+    CHECK(def.is_ok());
+    CHECK(!warn.empty());
+    for (const auto& n : tok::known_gguf_pre_names()) {
+      auto p = tok::pretokenizer_for_gguf_pre(n, &im, nullptr);
+      CHECK_MESSAGE(p.is_ok(), n << ": " << p.status().to_string());
     }
   }
-}
 
-TEST_CASE("GGUF dbrx vocab vectors") {
-  const std::string path = test::fixture("vocab/more/extra-dbrx-2024-05/ggml-vocab-dbrx.gguf");
-  if (!test::exists(path)) {
-    MESSAGE("dbrx vocab absent, skipping");
-    return;
-  }
-  auto g = io::GgufFile::open(path);
-  if (!g.is_ok()) {
-    // This file repeats the key general.file_type; the GGUF reader rejects duplicate keys.
-    MESSAGE("GGUF reader rejects the dbrx vocab: " << g.status().to_string());
-    return;
-  }
-  auto m = tok::make_bpe_from_gguf(**g);
-  REQUIRE_MESSAGE(m.is_ok(), m.status().to_string());
-  CHECK(run_vectors(**m, path) == 0);
-}
-
-TEST_CASE("tokenizer.json vectors (llama.cpp test sets run with HF tokenizer files)") {
-  if (!test::have_fixtures()) {
-    MESSAGE("fixtures absent, skipping");
-    return;
-  }
-  const std::string v25 = "vocab/more/llama.cpp-2025-02-vectors/";
-  struct Case {
-    const char* dir;
-    std::string vectors;
-  };
-  const Case cases[] = {
-      {"tokenizers/hf-llama3-lenml", "vocab/ggml-vocab-llama-bpe.gguf"},
-      {"tokenizers/hf-llama3-lenml", v25 + "ggml-vocab-llama-bpe.gguf"},
-      {"tokenizers/hf-qwen3-lenml", "vocab/ggml-vocab-qwen2.gguf"},
-      {"tokenizers/hf-qwen3-lenml", v25 + "ggml-vocab-qwen2.gguf"},
-      {"tokenizers/hf-qwen3-lenml", v25 + "ggml-vocab-deepseek-r1-qwen.gguf"},
-      {"tokenizers/ortx-falcon-tokenizer", "vocab/ggml-vocab-falcon.gguf"},
-      {"tokenizers/ortx-falcon-tokenizer", v25 + "ggml-vocab-falcon.gguf"},
-      {"tokenizers/ortx-phi-2", "vocab/more/extra-pr-branches/ggml-vocab-phi-2.gguf"},
-      {"tokenizers/ortx-roberta-base", v25 + "ggml-vocab-roberta-bpe.gguf"},
-      {"tokenizers/ortx-llama2", "vocab/ggml-vocab-llama-spm.gguf"},
-      {"tokenizers/ortx-phi-3", "vocab/ggml-vocab-phi-3.gguf"},
-      {"tokenizers/hf-gemma3-lenml", "vocab/more/ggml-vocab-gemma-4.gguf"},
-  };
-  for (const auto& c : cases) {
-    SUBCASE((std::string(c.dir) + " <- " + c.vectors).c_str()) {
-      auto m = json_model(test::fixture(c.dir));
-      CHECK(run_vectors(*m, test::fixture(c.vectors)) == 0);
+  TEST_CASE("GGUF byte-level vocab vectors (llama.cpp test sets)") {
+    if (!test::have_fixtures()) {
+      MESSAGE("fixtures absent, skipping");
+      return;
+    }
+    struct Case {
+      const char* gguf;
+      const char* vectors;
+    };
+    const Case cases[] = {
+        {"vocab/ggml-vocab-gpt-2.gguf", "vocab/ggml-vocab-gpt-2.gguf"},
+        {"vocab/ggml-vocab-gpt-2.gguf",
+         "vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-gpt-2.gguf"},
+        {"vocab/ggml-vocab-falcon.gguf", "vocab/ggml-vocab-falcon.gguf"},
+        {"vocab/ggml-vocab-falcon.gguf",
+         "vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-falcon.gguf"},
+        {"vocab/ggml-vocab-deepseek-llm.gguf", "vocab/ggml-vocab-deepseek-llm.gguf"},
+        {"vocab/ggml-vocab-deepseek-llm.gguf",
+         "vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-deepseek-llm.gguf"},
+        {"vocab/more/ggml-vocab-mpt.gguf", "vocab/more/ggml-vocab-mpt.gguf"},
+        {"vocab/more/ggml-vocab-mpt.gguf",
+         "vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-mpt.gguf"},
+        {"vocab/more/ggml-vocab-starcoder.gguf", "vocab/more/ggml-vocab-starcoder.gguf"},
+        {"vocab/more/ggml-vocab-starcoder.gguf",
+         "vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-starcoder.gguf"},
+        {"vocab/more/ggml-vocab-refact.gguf", "vocab/more/ggml-vocab-refact.gguf"},
+        {"vocab/more/ggml-vocab-refact.gguf",
+         "vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-refact.gguf"},
+        {"vocab/more/ggml-vocab-deepseek-coder.gguf", "vocab/more/ggml-vocab-deepseek-coder.gguf"},
+        {"vocab/more/ggml-vocab-deepseek-coder.gguf",
+         "vocab/more/llama.cpp-2025-02-vectors/ggml-vocab-deepseek-coder.gguf"},
+    };
+    for (const auto& c : cases) {
+      SUBCASE(c.vectors) {
+        auto m = gguf_model(test::fixture(c.gguf));
+        CHECK(run_vectors(*m, test::fixture(c.vectors)) == 0);
+      }
     }
   }
-}
 
-TEST_CASE("tokenizer.json goldens (HF tokenizers on tests/golden/tokenizer_corpus.txt)") {
-  if (!test::have_fixtures()) {
-    MESSAGE("fixtures absent, skipping");
-    return;
+  TEST_CASE("GGUF dbrx vocab vectors") {
+    const std::string path = test::fixture("vocab/more/extra-dbrx-2024-05/ggml-vocab-dbrx.gguf");
+    if (!test::exists(path)) {
+      MESSAGE("dbrx vocab absent, skipping");
+      return;
+    }
+    auto g = io::GgufFile::open(path);
+    if (!g.is_ok()) {
+      // This file repeats the key general.file_type; the GGUF reader rejects duplicate keys.
+      MESSAGE("GGUF reader rejects the dbrx vocab: " << g.status().to_string());
+      return;
+    }
+    auto m = tok::make_bpe_from_gguf(**g);
+    REQUIRE_MESSAGE(m.is_ok(), m.status().to_string());
+    CHECK(run_vectors(**m, path) == 0);
   }
-  const std::string golden = std::string(LLMKIT_SOURCE_DIR) + "/tests/golden/";
-  for (const char* name : {"llama3", "qwen3", "llama2", "phi3", "falcon"}) {
-    SUBCASE(name) {
-      auto j = nlohmann::json::parse(read_all(golden + "tokenizer_goldens_" + name + ".json"));
-      const std::string tj = test::fixture(j["tokenizer"].get<std::string>());
-      const std::string cfg_rel = j["config"].get<std::string>();
-      std::string text = read_all(tj);
-      if (std::string(name) == "llama2") text = repair_ortx_llama2(text);
-      std::string cfg = cfg_rel.empty() ? std::string() : read_all(test::fixture(cfg_rel));
-      auto m = tok::parse_tokenizer_json(text, tj, cfg);
-      REQUIRE_MESSAGE(m.is_ok(), m.status().to_string());
-      CHECK(run_goldens(**m, golden + "tokenizer_goldens_" + name + ".json") == 0);
+
+  TEST_CASE("tokenizer.json vectors (llama.cpp test sets run with HF tokenizer files)") {
+    if (!test::have_fixtures()) {
+      MESSAGE("fixtures absent, skipping");
+      return;
+    }
+    const std::string v25 = "vocab/more/llama.cpp-2025-02-vectors/";
+    struct Case {
+      const char* dir;
+      std::string vectors;
+    };
+    const Case cases[] = {
+        {"tokenizers/hf-llama3-lenml", "vocab/ggml-vocab-llama-bpe.gguf"},
+        {"tokenizers/hf-llama3-lenml", v25 + "ggml-vocab-llama-bpe.gguf"},
+        {"tokenizers/hf-qwen3-lenml", "vocab/ggml-vocab-qwen2.gguf"},
+        {"tokenizers/hf-qwen3-lenml", v25 + "ggml-vocab-qwen2.gguf"},
+        {"tokenizers/hf-qwen3-lenml", v25 + "ggml-vocab-deepseek-r1-qwen.gguf"},
+        {"tokenizers/ortx-falcon-tokenizer", "vocab/ggml-vocab-falcon.gguf"},
+        {"tokenizers/ortx-falcon-tokenizer", v25 + "ggml-vocab-falcon.gguf"},
+        {"tokenizers/ortx-phi-2", "vocab/more/extra-pr-branches/ggml-vocab-phi-2.gguf"},
+        {"tokenizers/ortx-roberta-base", v25 + "ggml-vocab-roberta-bpe.gguf"},
+        {"tokenizers/ortx-llama2", "vocab/ggml-vocab-llama-spm.gguf"},
+        {"tokenizers/ortx-phi-3", "vocab/ggml-vocab-phi-3.gguf"},
+        {"tokenizers/hf-gemma3-lenml", "vocab/more/ggml-vocab-gemma-4.gguf"},
+    };
+    for (const auto& c : cases) {
+      SUBCASE((std::string(c.dir) + " <- " + c.vectors).c_str()) {
+        auto m = json_model(test::fixture(c.dir));
+        CHECK(run_vectors(*m, test::fixture(c.vectors)) == 0);
+      }
     }
   }
-}
+
+  TEST_CASE("tokenizer.json goldens (HF tokenizers on tests/golden/tokenizer_corpus.txt)") {
+    if (!test::have_fixtures()) {
+      MESSAGE("fixtures absent, skipping");
+      return;
+    }
+    const std::string golden = std::string(LLMKIT_SOURCE_DIR) + "/tests/golden/";
+    for (const char* name : {"llama3", "qwen3", "llama2", "phi3", "falcon"}) {
+      SUBCASE(name) {
+        auto j = nlohmann::json::parse(read_all(golden + "tokenizer_goldens_" + name + ".json"));
+        const std::string tj = test::fixture(j["tokenizer"].get<std::string>());
+        const std::string cfg_rel = j["config"].get<std::string>();
+        std::string text = read_all(tj);
+        if (std::string(name) == "llama2") text = repair_ortx_llama2(text);
+        std::string cfg = cfg_rel.empty() ? std::string() : read_all(test::fixture(cfg_rel));
+        auto m = tok::parse_tokenizer_json(text, tj, cfg);
+        REQUIRE_MESSAGE(m.is_ok(), m.status().to_string());
+        CHECK(run_goldens(**m, golden + "tokenizer_goldens_" + name + ".json") == 0);
+      }
+    }
+  }
 
 }  // TEST_SUITE
 
 TEST_SUITE("bigmodel") {
-
-TEST_CASE("SmolLM2 GGUF vocabulary: smollm vectors and llama.cpp goldens") {
-  const std::string path = test::cached_model("SmolLM2-135M-Instruct.Q4_1.gguf");
-  if (!test::exists(path)) {
-    MESSAGE("SmolLM2 GGUF absent (" << path << "), skipping");
-    return;
+  TEST_CASE("SmolLM2 GGUF vocabulary: smollm vectors and llama.cpp goldens") {
+    const std::string path = test::cached_model("SmolLM2-135M-Instruct.Q4_1.gguf");
+    if (!test::exists(path)) {
+      MESSAGE("SmolLM2 GGUF absent (" << path << "), skipping");
+      return;
+    }
+    auto m = gguf_model(path);
+    CHECK(m->kind() == "bpe");
+    if (test::have_fixtures())
+      CHECK(run_vectors(*m, test::fixture("vocab/more/extra-pr-branches/ggml-vocab-smollm.gguf")) ==
+            0);
+    CHECK(run_goldens(*m, std::string(LLMKIT_SOURCE_DIR) +
+                              "/tests/golden/tokenizer_goldens_smollm2.json") == 0);
   }
-  auto m = gguf_model(path);
-  CHECK(m->kind() == "bpe");
-  if (test::have_fixtures())
-    CHECK(run_vectors(*m, test::fixture("vocab/more/extra-pr-branches/ggml-vocab-smollm.gguf")) == 0);
-  CHECK(run_goldens(*m, std::string(LLMKIT_SOURCE_DIR) +
-                            "/tests/golden/tokenizer_goldens_smollm2.json") == 0);
-}
 
 }  // TEST_SUITE
 
@@ -394,8 +402,8 @@ namespace {
 // A tiny character-level BPE in tokenizer.json form; PRE / NORM / MODEL_EXTRA are spliced in.
 std::string tiny_json(const std::string& pre, const std::string& model_extra = "",
                       const std::string& norm = "null") {
-  return R"({"version":"1.0","added_tokens":[],"normalizer":)" + norm +
-         R"(,"pre_tokenizer":)" + pre +
+  return R"({"version":"1.0","added_tokens":[],"normalizer":)" + norm + R"(,"pre_tokenizer":)" +
+         pre +
          R"(,"post_processor":null,"decoder":null,"model":{"type":"BPE",)"
          R"("vocab":{"a":0,"b":1,"-":2,"a-":3,"-b":4,"a-b":5,"--":6,"<unk>":7,"<0xC3>":8,)"
          R"("<0xA9>":9,"\u2581":10,"\u2581a":11},)"
@@ -420,143 +428,149 @@ Status parse_error(const std::string& json, const std::string& cfg = "") {
 }  // namespace
 
 TEST_SUITE("tokenizer_bpe") {
-
-// Expected ids below were produced by HF tokenizers 0.23.3 on the same JSON (Tokenizer.from_str).
-TEST_CASE("Split behaviors, byte fallback, fuse_unk and Metaspace follow HF tokenizers") {
-  const std::vector<std::string> texts = {"a-b", "a--b", "-a-", "ab--"};
-  using V = std::vector<std::vector<int32_t>>;
-  struct Case {
-    const char* behavior;
-    bool invert;
-    V want;
-  };
-  const Case cases[] = {
-      {"Isolated", false, V{{0, 2, 1}, {0, 2, 2, 1}, {2, 0, 2}, {0, 1, 2, 2}}},
-      {"Removed", false, V{{0, 1}, {0, 1}, {0}, {0, 1}}},
-      {"Removed", true, V{{2}, {2, 2}, {2, 2}, {2, 2}}},
-      {"MergedWithPrevious", false, V{{3, 1}, {3, 2, 1}, {2, 3}, {0, 1, 2, 2}}},
-      {"MergedWithPrevious", true, V{{0, 4}, {0, 2, 4}, {2, 0, 2}, {0, 1, 2, 2}}},
-      {"MergedWithNext", false, V{{0, 4}, {0, 2, 4}, {2, 0, 2}, {0, 1, 2, 2}}},
-      {"MergedWithNext", true, V{{3, 1}, {3, 2, 1}, {2, 3}, {0, 1, 2, 2}}},
-      {"Contiguous", false, V{{0, 2, 1}, {0, 6, 1}, {2, 0, 2}, {0, 1, 6}}},
-  };
-  for (const auto& c : cases) {
-    CAPTURE(c.behavior);
-    CAPTURE(c.invert);
-    auto m = tok::parse_tokenizer_json(
-        tiny_json(std::string(R"({"type":"Split","pattern":{"String":"-"},"behavior":")") +
-                  c.behavior + R"(","invert":)" + (c.invert ? "true" : "false") + "}"),
+  // Expected ids below were produced by HF tokenizers 0.23.3 on the same JSON (Tokenizer.from_str).
+  TEST_CASE("Split behaviors, byte fallback, fuse_unk and Metaspace follow HF tokenizers") {
+    const std::vector<std::string> texts = {"a-b", "a--b", "-a-", "ab--"};
+    using V = std::vector<std::vector<int32_t>>;
+    struct Case {
+      const char* behavior;
+      bool invert;
+      V want;
+    };
+    const Case cases[] = {
+        {"Isolated", false, V{{0, 2, 1}, {0, 2, 2, 1}, {2, 0, 2}, {0, 1, 2, 2}}},
+        {"Removed", false, V{{0, 1}, {0, 1}, {0}, {0, 1}}},
+        {"Removed", true, V{{2}, {2, 2}, {2, 2}, {2, 2}}},
+        {"MergedWithPrevious", false, V{{3, 1}, {3, 2, 1}, {2, 3}, {0, 1, 2, 2}}},
+        {"MergedWithPrevious", true, V{{0, 4}, {0, 2, 4}, {2, 0, 2}, {0, 1, 2, 2}}},
+        {"MergedWithNext", false, V{{0, 4}, {0, 2, 4}, {2, 0, 2}, {0, 1, 2, 2}}},
+        {"MergedWithNext", true, V{{3, 1}, {3, 2, 1}, {2, 3}, {0, 1, 2, 2}}},
+        {"Contiguous", false, V{{0, 2, 1}, {0, 6, 1}, {2, 0, 2}, {0, 1, 6}}},
+    };
+    for (const auto& c : cases) {
+      CAPTURE(c.behavior);
+      CAPTURE(c.invert);
+      auto m = tok::parse_tokenizer_json(
+          tiny_json(std::string(R"({"type":"Split","pattern":{"String":"-"},"behavior":")") +
+                    c.behavior + R"(","invert":)" + (c.invert ? "true" : "false") + "}"),
+          "tiny");
+      REQUIRE_MESSAGE(m.is_ok(), m.status().to_string());
+      CHECK(encode_all(**m, texts) == c.want);
+    }
+    auto nopre = tok::parse_tokenizer_json(tiny_json("null"), "tiny");
+    REQUIRE(nopre.is_ok());
+    CHECK(encode_all(**nopre, {"a-b", "\xC3\xA9", "xyz a", "\xE1\xBA\x9E"}) ==
+          V{{5}, {8, 9}, {7, 0}, {7}});
+    auto nofb = tok::parse_tokenizer_json(tiny_json("null", R"(,"byte_fallback":false)"), "tiny");
+    // A duplicate key: nlohmann keeps the last value, as serde does for HF.
+    REQUIRE(nofb.is_ok());
+    CHECK(encode_all(**nofb, {"a-b", "\xC3\xA9", "xyz\xC3\xA9 a"}) == V{{5}, {7}, {7, 0}});
+    auto ms = tok::parse_tokenizer_json(
+        tiny_json(
+            R"({"type":"Metaspace","replacement":"\u2581","prepend_scheme":"first","split":true})"),
         "tiny");
-    REQUIRE_MESSAGE(m.is_ok(), m.status().to_string());
-    CHECK(encode_all(**m, texts) == c.want);
+    REQUIRE(ms.is_ok());
+    CHECK(encode_all(**ms, {"a a", "a"}) == V{{11, 11}, {11}});
+    std::vector<int32_t> ids;
+    REQUIRE((*ms)->encode("a", /*at_start=*/false, ids).is_ok());
+    CHECK(ids == std::vector<int32_t>{0});  // "first": no prepend after a special token
   }
-  auto nopre = tok::parse_tokenizer_json(tiny_json("null"), "tiny");
-  REQUIRE(nopre.is_ok());
-  CHECK(encode_all(**nopre, {"a-b", "\xC3\xA9", "xyz a", "\xE1\xBA\x9E"}) ==
-        V{{5}, {8, 9}, {7, 0}, {7}});
-  auto nofb = tok::parse_tokenizer_json(tiny_json("null", R"(,"byte_fallback":false)"), "tiny");
-  // A duplicate key: nlohmann keeps the last value, as serde does for HF.
-  REQUIRE(nofb.is_ok());
-  CHECK(encode_all(**nofb, {"a-b", "\xC3\xA9", "xyz\xC3\xA9 a"}) == V{{5}, {7}, {7, 0}});
-  auto ms = tok::parse_tokenizer_json(
-      tiny_json(R"({"type":"Metaspace","replacement":"\u2581","prepend_scheme":"first","split":true})"),
-      "tiny");
-  REQUIRE(ms.is_ok());
-  CHECK(encode_all(**ms, {"a a", "a"}) == V{{11, 11}, {11}});
-  std::vector<int32_t> ids;
-  REQUIRE((*ms)->encode("a", /*at_start=*/false, ids).is_ok());
-  CHECK(ids == std::vector<int32_t>{0});  // "first": no prepend after a special token
-}
 
-TEST_CASE("malformed tokenizer.json gives errors naming the JSON path") {
-  auto has = [](const Status& s, const std::string& what) {
-    CAPTURE(s.to_string());
-    CHECK(s.message().find(what) != std::string::npos);
-    CHECK(s.message().find("t.json") != std::string::npos);
-  };
-  has(parse_error("{\"model\": "), "invalid JSON at byte");
-  has(parse_error("[1,2]"), "(root): expected an object");
-  has(parse_error("{}"), "model: missing");
-  has(parse_error(R"({"model":{"type":"Unigram","vocab":[]}})"), "model.type");
-  CHECK(parse_error(R"({"model":{"type":"Unigram","vocab":[]}})").code() ==
-        StatusCode::kUnsupported);
-  has(parse_error(R"({"model":{"type":"BPE","vocab":[],"merges":[]}})"),
-      "model.vocab: expected an object, got an array");
-  has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":"x"},"merges":[]}})"),
-      "model.vocab['a']: expected an integer, got a string");
-  has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0,"b":0},"merges":[]}})"),
-      "is also used by");
-  has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0}}})"), "model.merges: missing");
-  has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0},"merges":["a q"]}})"),
-      "merges[0] ('a' 'q'): piece 'q' is not in the vocabulary");
-  has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0,"aa":1},"merges":["a a", 7]}})"),
-      "model.merges[1]: expected a string or a pair of strings, got an integer");
-  has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0},"merges":["aa"]}})"),
-      "model.merges[0]: 'aa' is not of the form");
-  has(parse_error("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"\xFF\":0},\"merges\":[]}}"),
-      "invalid JSON");
-  has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":99999999999},"merges":[]}})"),
-      "out of range");
-  has(parse_error(R"({"added_tokens":{},"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})"),
-      "added_tokens: expected an array");
-  has(parse_error(R"({"added_tokens":[{"id":"x","content":"a"}],"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})"),
-      "added_tokens[0].id");
-  has(parse_error(R"({"pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"Bogus"}]},"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})"),
-      "pre_tokenizer.pretokenizers[0].type: pre-tokenizer 'Bogus' is not supported");
-  has(parse_error(R"({"pre_tokenizer":{"type":"Split","pattern":{"Regex":"(unclosed"},"behavior":"Isolated"},"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})"),
-      "cannot compile regex");
-  has(parse_error(R"({"normalizer":{"type":"NFKC"},"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})"),
-      "normalizer.type: normalizer 'NFKC' is not supported");
-  has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0},"merges":[],"byte_fallback":"yes"}})"),
-      "model.byte_fallback: expected a boolean, got a string");
-  has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})", "[]"),
-      "tokenizer_config.json (root): expected an object");
-  auto missing = tok::load_tokenizer_json("/nonexistent/tokenizer.json", "");
-  CHECK(missing.status().code() == StatusCode::kNotFound);
-}
-
-TEST_CASE("concurrent encode gives the same ids as sequential encode") {
-  if (!test::have_fixtures()) {
-    MESSAGE("fixtures absent, skipping");
-    return;
+  TEST_CASE("malformed tokenizer.json gives errors naming the JSON path") {
+    auto has = [](const Status& s, const std::string& what) {
+      CAPTURE(s.to_string());
+      CHECK(s.message().find(what) != std::string::npos);
+      CHECK(s.message().find("t.json") != std::string::npos);
+    };
+    has(parse_error("{\"model\": "), "invalid JSON at byte");
+    has(parse_error("[1,2]"), "(root): expected an object");
+    has(parse_error("{}"), "model: missing");
+    has(parse_error(R"({"model":{"type":"Unigram","vocab":[]}})"), "model.type");
+    CHECK(parse_error(R"({"model":{"type":"Unigram","vocab":[]}})").code() ==
+          StatusCode::kUnsupported);
+    has(parse_error(R"({"model":{"type":"BPE","vocab":[],"merges":[]}})"),
+        "model.vocab: expected an object, got an array");
+    has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":"x"},"merges":[]}})"),
+        "model.vocab['a']: expected an integer, got a string");
+    has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0,"b":0},"merges":[]}})"),
+        "is also used by");
+    has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0}}})"), "model.merges: missing");
+    has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0},"merges":["a q"]}})"),
+        "merges[0] ('a' 'q'): piece 'q' is not in the vocabulary");
+    has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0,"aa":1},"merges":["a a", 7]}})"),
+        "model.merges[1]: expected a string or a pair of strings, got an integer");
+    has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0},"merges":["aa"]}})"),
+        "model.merges[0]: 'aa' is not of the form");
+    has(parse_error("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"\xFF\":0},\"merges\":[]}}"),
+        "invalid JSON");
+    has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":99999999999},"merges":[]}})"),
+        "out of range");
+    has(parse_error(R"({"added_tokens":{},"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})"),
+        "added_tokens: expected an array");
+    has(parse_error(
+            R"({"added_tokens":[{"id":"x","content":"a"}],"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})"),
+        "added_tokens[0].id");
+    has(parse_error(
+            R"({"pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"Bogus"}]},"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})"),
+        "pre_tokenizer.pretokenizers[0].type: pre-tokenizer 'Bogus' is not supported");
+    has(parse_error(
+            R"({"pre_tokenizer":{"type":"Split","pattern":{"Regex":"(unclosed"},"behavior":"Isolated"},"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})"),
+        "cannot compile regex");
+    has(parse_error(
+            R"({"normalizer":{"type":"NFKC"},"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})"),
+        "normalizer.type: normalizer 'NFKC' is not supported");
+    has(parse_error(
+            R"({"model":{"type":"BPE","vocab":{"a":0},"merges":[],"byte_fallback":"yes"}})"),
+        "model.byte_fallback: expected a boolean, got a string");
+    has(parse_error(R"({"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})", "[]"),
+        "tokenizer_config.json (root): expected an object");
+    auto missing = tok::load_tokenizer_json("/nonexistent/tokenizer.json", "");
+    CHECK(missing.status().code() == StatusCode::kNotFound);
   }
-  auto m = json_model(test::fixture("tokenizers/hf-llama3-lenml"));
-  const std::string corpus = read_all(std::string(LLMKIT_SOURCE_DIR) + "/tests/golden/tokenizer_corpus.txt");
-  std::vector<int32_t> want;
-  REQUIRE(m->encode(corpus, true, want).is_ok());
-  std::vector<std::vector<int32_t>> got(4);
-  std::vector<std::thread> pool;
-  for (int t = 0; t < 4; ++t)
-    pool.emplace_back([&, t] {
-      for (int r = 0; r < 5; ++r) {
-        got[size_t(t)].clear();
-        if (!m->encode(corpus, true, got[size_t(t)]).is_ok()) return;
-      }
-    });
-  for (auto& th : pool) th.join();
-  for (const auto& g : got) CHECK(g == want);
-}
 
-TEST_CASE("a huge unsplit segment stays fast (heap merge path) and round-trips") {
-  if (!test::have_fixtures()) {
-    MESSAGE("fixtures absent, skipping");
-    return;
+  TEST_CASE("concurrent encode gives the same ids as sequential encode") {
+    if (!test::have_fixtures()) {
+      MESSAGE("fixtures absent, skipping");
+      return;
+    }
+    auto m = json_model(test::fixture("tokenizers/hf-llama3-lenml"));
+    const std::string corpus =
+        read_all(std::string(LLMKIT_SOURCE_DIR) + "/tests/golden/tokenizer_corpus.txt");
+    std::vector<int32_t> want;
+    REQUIRE(m->encode(corpus, true, want).is_ok());
+    std::vector<std::vector<int32_t>> got(4);
+    std::vector<std::thread> pool;
+    for (int t = 0; t < 4; ++t)
+      pool.emplace_back([&, t] {
+        for (int r = 0; r < 5; ++r) {
+          got[size_t(t)].clear();
+          if (!m->encode(corpus, true, got[size_t(t)]).is_ok()) return;
+        }
+      });
+    for (auto& th : pool) th.join();
+    for (const auto& g : got) CHECK(g == want);
   }
-  auto m = json_model(test::fixture("tokenizers/ortx-phi-3"));
-  std::string text;
-  for (int i = 0; i < 20000; ++i) text += "hello world ";
-  std::vector<int32_t> ids;
-  REQUIRE(m->encode(text, true, ids).is_ok());
-  CHECK(ids.size() == 40001);  // "\u2581hello" "\u2581world" x 20000, then a final "\u2581"
-  CHECK(decode(*m, ids) == text);
-  // Long whitespace / digit runs through the regex path.
-  auto l3 = json_model(test::fixture("tokenizers/hf-llama3-lenml"));
-  std::string ws(200000, ' ');
-  ws += "x";
-  ws += std::string(100000, '7');
-  ids.clear();
-  REQUIRE(l3->encode(ws, true, ids).is_ok());
-  CHECK(decode(*l3, ids) == ws);
-}
+
+  TEST_CASE("a huge unsplit segment stays fast (heap merge path) and round-trips") {
+    if (!test::have_fixtures()) {
+      MESSAGE("fixtures absent, skipping");
+      return;
+    }
+    auto m = json_model(test::fixture("tokenizers/ortx-phi-3"));
+    std::string text;
+    for (int i = 0; i < 20000; ++i) text += "hello world ";
+    std::vector<int32_t> ids;
+    REQUIRE(m->encode(text, true, ids).is_ok());
+    CHECK(ids.size() == 40001);  // "\u2581hello" "\u2581world" x 20000, then a final "\u2581"
+    CHECK(decode(*m, ids) == text);
+    // Long whitespace / digit runs through the regex path.
+    auto l3 = json_model(test::fixture("tokenizers/hf-llama3-lenml"));
+    std::string ws(200000, ' ');
+    ws += "x";
+    ws += std::string(100000, '7');
+    ids.clear();
+    REQUIRE(l3->encode(ws, true, ids).is_ok());
+    CHECK(decode(*l3, ids) == ws);
+  }
 
 }  // TEST_SUITE

@@ -66,7 +66,8 @@ extern "C" {
 #define LLMKIT_VERSION_MINOR 1
 #define LLMKIT_VERSION_PATCH 0
 #define LLMKIT_VERSION_STRING "0.1.0"
-#define LLMKIT_VERSION_NUMBER (LLMKIT_VERSION_MAJOR * 10000 + LLMKIT_VERSION_MINOR * 100 + LLMKIT_VERSION_PATCH)
+#define LLMKIT_VERSION_NUMBER \
+  (LLMKIT_VERSION_MAJOR * 10000 + LLMKIT_VERSION_MINOR * 100 + LLMKIT_VERSION_PATCH)
 #endif
 /* Bumped together with the soname on any incompatible change. */
 #define LLMKIT_ABI_VERSION 0
@@ -82,17 +83,17 @@ LLMKIT_API const char* llmkit_version_string(void);
  * --------------------------------------------------------------------------------------------- */
 typedef enum llmkit_status {
   LLMKIT_OK = 0,
-  LLMKIT_ERR_INVALID_ARGUMENT = -1,    /* NULL/freed handle, bad option, bad id, invalid UTF-8 */
-  LLMKIT_ERR_NOT_FOUND = -2,           /* file, key or token that does not exist */
-  LLMKIT_ERR_IO = -3,                  /* open/read/mmap failed */
-  LLMKIT_ERR_CORRUPT_FILE = -4,        /* a file contradicts its own structure */
-  LLMKIT_ERR_UNSUPPORTED = -5,         /* well-formed but unsupported (architecture, dtype, ...) */
-  LLMKIT_ERR_OUT_OF_MEMORY = -6,       /* allocation failed */
-  LLMKIT_ERR_OUT_OF_RANGE = -7,        /* e.g. the context window is full */
-  LLMKIT_ERR_CANCELLED = -8,           /* cancel request or a callback stopped the operation */
-  LLMKIT_ERR_INTERNAL = -9,            /* a bug in llmkit: please report it */
+  LLMKIT_ERR_INVALID_ARGUMENT = -1,     /* NULL/freed handle, bad option, bad id, invalid UTF-8 */
+  LLMKIT_ERR_NOT_FOUND = -2,            /* file, key or token that does not exist */
+  LLMKIT_ERR_IO = -3,                   /* open/read/mmap failed */
+  LLMKIT_ERR_CORRUPT_FILE = -4,         /* a file contradicts its own structure */
+  LLMKIT_ERR_UNSUPPORTED = -5,          /* well-formed but unsupported (architecture, dtype, ...) */
+  LLMKIT_ERR_OUT_OF_MEMORY = -6,        /* allocation failed */
+  LLMKIT_ERR_OUT_OF_RANGE = -7,         /* e.g. the context window is full */
+  LLMKIT_ERR_CANCELLED = -8,            /* cancel request or a callback stopped the operation */
+  LLMKIT_ERR_INTERNAL = -9,             /* a bug in llmkit: please report it */
   LLMKIT_ERR_NETWORK_UNAVAILABLE = -10, /* a download was needed and there is no network */
-  LLMKIT_ERR_BUFFER_TOO_SMALL = -100   /* two-call pattern: *out_len holds the required size */
+  LLMKIT_ERR_BUFFER_TOO_SMALL = -100    /* two-call pattern: *out_len holds the required size */
 } llmkit_status;
 
 /* Stable name of a status, e.g. "LLMKIT_ERR_NOT_FOUND"; "LLMKIT_ERR_UNKNOWN" for other values.
@@ -143,10 +144,10 @@ typedef enum llmkit_backend {
 } llmkit_backend;
 
 typedef struct llmkit_model_params {
-  uint32_t struct_size;   /* sizeof(llmkit_model_params) */
-  int32_t backend;        /* llmkit_backend; default LLMKIT_BACKEND_FAST */
-  int32_t n_threads;      /* threads used while packing weights; 0 (default): all */
-  int32_t use_mmap;       /* nonzero (default): map the file; 0: read it into memory */
+  uint32_t struct_size; /* sizeof(llmkit_model_params) */
+  int32_t backend;      /* llmkit_backend; default LLMKIT_BACKEND_FAST */
+  int32_t n_threads;    /* threads used while packing weights; 0 (default): all */
+  int32_t use_mmap;     /* nonzero (default): map the file; 0: read it into memory */
   llmkit_progress_callback progress_callback; /* may be NULL (default) */
   void* progress_user_data;
   /* Directory of the on-disk cache of repacked weights (GGUF, fast backend); NULL or "" (default):
@@ -166,8 +167,7 @@ LLMKIT_API void llmkit_model_params_init_sized(llmkit_model_params* params, size
  * (struct_size .. progress_user_data). Source code calling llmkit_model_params_init(p) gets the
  * sized variant through the macro below. */
 LLMKIT_API void llmkit_model_params_init(llmkit_model_params* params);
-#define llmkit_model_params_init(params) \
-  llmkit_model_params_init_sized((params), sizeof(*(params)))
+#define llmkit_model_params_init(params) llmkit_model_params_init_sized((params), sizeof(*(params)))
 
 /* Loads PATH: a GGUF file (first split of a split model) or a Hugging Face folder (config.json,
  * *.safetensors, tokenizer files). PARAMS may be NULL (defaults). On success *OUT_MODEL owns the
@@ -192,9 +192,9 @@ typedef struct llmkit_model_info {
   uint32_t n_head_kv;
   uint32_t head_dim;
   uint32_t n_ff;
-  uint32_t n_ctx_train;  /* context length the model was trained for */
+  uint32_t n_ctx_train; /* context length the model was trained for */
   uint64_t n_params;
-  double load_ms;        /* wall time of llmkit_model_load */
+  double load_ms; /* wall time of llmkit_model_load */
 } llmkit_model_info;
 
 LLMKIT_API llmkit_status llmkit_model_get_info(const llmkit_model* model, llmkit_model_info* out);
@@ -213,15 +213,16 @@ typedef enum llmkit_model_string {
   LLMKIT_MODEL_REPACK_CACHE = 7 /* what the repack cache did at load ("" when none was set) */
 } llmkit_model_string;
 
-LLMKIT_API llmkit_status llmkit_model_get_string(const llmkit_model* model, llmkit_model_string which,
-                                                 char* buf, size_t capacity, size_t* out_len);
+LLMKIT_API llmkit_status llmkit_model_get_string(const llmkit_model* model,
+                                                 llmkit_model_string which, char* buf,
+                                                 size_t capacity, size_t* out_len);
 
 /* Any metadata value by key, rendered as text (two-call pattern). GGUF: any key of the file
  * (e.g. "general.architecture", "llama.context_length"); integers and floats in decimal, bools as
  * "true"/"false", arrays as a JSON-like list abbreviated after 8 items. HF folders: the keys of
  * config.json's scalar values (e.g. "hidden_size"). NOT_FOUND when the key is absent. */
-LLMKIT_API llmkit_status llmkit_model_get_meta(const llmkit_model* model, const char* key, char* buf,
-                                               size_t capacity, size_t* out_len);
+LLMKIT_API llmkit_status llmkit_model_get_meta(const llmkit_model* model, const char* key,
+                                               char* buf, size_t capacity, size_t* out_len);
 
 typedef enum llmkit_kv_type {
   LLMKIT_KV_F32 = 0,
@@ -234,8 +235,8 @@ typedef struct llmkit_memory_estimate {
   uint32_t struct_size;
   uint32_t n_ctx;
   uint64_t weights_bytes;
-  uint64_t kv_cache_bytes;  /* 2 * n_layer * n_ctx * n_head_kv * head_dim * sizeof(kv type) */
-  uint64_t scratch_bytes;   /* activations for a 512-token prompt batch + logits */
+  uint64_t kv_cache_bytes; /* 2 * n_layer * n_ctx * n_head_kv * head_dim * sizeof(kv type) */
+  uint64_t scratch_bytes;  /* activations for a 512-token prompt batch + logits */
   uint64_t total_bytes;
 } llmkit_memory_estimate;
 
@@ -250,8 +251,8 @@ LLMKIT_API llmkit_status llmkit_model_estimate_memory(const llmkit_model* model,
 
 /* One message. This struct is frozen (it is used in arrays): it will never grow. */
 typedef struct llmkit_chat_message {
-  const char* role;     /* "system", "user" or "assistant" (NUL-terminated UTF-8) */
-  const char* content;  /* NUL-terminated UTF-8 */
+  const char* role;    /* "system", "user" or "assistant" (NUL-terminated UTF-8) */
+  const char* content; /* NUL-terminated UTF-8 */
 } llmkit_chat_message;
 
 /* Renders MESSAGES[0..N_MESSAGES) in the model's chat format (two-call pattern). With
@@ -281,9 +282,10 @@ LLMKIT_API void llmkit_tokenizer_free(llmkit_tokenizer* tokenizer);
 
 /* Flags for llmkit_tokenizer_encode. */
 #define LLMKIT_TOKENIZE_ADD_SPECIAL 1u   /* add BOS/EOS as the tokenizer's settings say */
-#define LLMKIT_TOKENIZE_PARSE_SPECIAL 2u /* turn special-token text ("<|im_start|>") into its id */
+#define LLMKIT_TOKENIZE_PARSE_SPECIAL 2u /* turn special-token text ("<|im_start|>") into its id \
+                                          */
 /* Flags for llmkit_tokenizer_decode. */
-#define LLMKIT_DECODE_SKIP_SPECIAL 1u    /* leave out control/special tokens */
+#define LLMKIT_DECODE_SKIP_SPECIAL 1u /* leave out control/special tokens */
 /* SentencePiece-style tokenizers drop one leading space when decoding (Hugging Face semantics);
  * set this when the ids continue earlier text and the space must be kept. */
 #define LLMKIT_DECODE_KEEP_LEADING_SPACE 2u
@@ -292,9 +294,10 @@ LLMKIT_API void llmkit_tokenizer_free(llmkit_tokenizer* tokenizer);
  * tokens). TEXT may be NULL only when TEXT_LEN is 0. Special-token text such as "<|im_start|>" is
  * ordinary text unless LLMKIT_TOKENIZE_PARSE_SPECIAL is set (prompt-injection safeguard).
  * Errors: INVALID_ARGUMENT for invalid UTF-8 (naming the byte offset) or unknown flags. */
-LLMKIT_API llmkit_status llmkit_tokenizer_encode(const llmkit_tokenizer* tokenizer, const char* text,
-                                                 size_t text_len, uint32_t flags, int32_t* tokens,
-                                                 size_t capacity, size_t* out_n_tokens);
+LLMKIT_API llmkit_status llmkit_tokenizer_encode(const llmkit_tokenizer* tokenizer,
+                                                 const char* text, size_t text_len, uint32_t flags,
+                                                 int32_t* tokens, size_t capacity,
+                                                 size_t* out_n_tokens);
 /* Decodes TOKENS[0..N_TOKENS) into UTF-8 text (two-call pattern; NUL-terminated). Bytes that do not
  * form complete UTF-8 characters come out as U+FFFD. Errors: INVALID_ARGUMENT for an id outside
  * [0, n_vocab) or unknown flags. */
@@ -304,15 +307,16 @@ LLMKIT_API llmkit_status llmkit_tokenizer_decode(const llmkit_tokenizer* tokeniz
                                                  size_t* out_len);
 /* The vocabulary entry of TOKEN as stored in the model (e.g. "\xe2\x96\x81the", "<0x0A>",
  * "<|im_end|>"), two-call pattern. INVALID_ARGUMENT for an id outside [0, n_vocab). */
-LLMKIT_API llmkit_status llmkit_tokenizer_token_text(const llmkit_tokenizer* tokenizer, int32_t token,
-                                                     char* buf, size_t capacity, size_t* out_len);
+LLMKIT_API llmkit_status llmkit_tokenizer_token_text(const llmkit_tokenizer* tokenizer,
+                                                     int32_t token, char* buf, size_t capacity,
+                                                     size_t* out_len);
 /* Vocabulary size (0 for a NULL/invalid handle). */
 LLMKIT_API int32_t llmkit_tokenizer_n_vocab(const llmkit_tokenizer* tokenizer);
 
 typedef enum llmkit_special_token {
   LLMKIT_TOKEN_BOS = 0,
   LLMKIT_TOKEN_EOS = 1,
-  LLMKIT_TOKEN_EOT = 2,  /* end of turn (e.g. <|im_end|>, <end_of_turn>) */
+  LLMKIT_TOKEN_EOT = 2, /* end of turn (e.g. <|im_end|>, <end_of_turn>) */
   LLMKIT_TOKEN_PAD = 3,
   LLMKIT_TOKEN_UNK = 4
 } llmkit_special_token;
@@ -321,7 +325,8 @@ typedef enum llmkit_special_token {
 LLMKIT_API int32_t llmkit_tokenizer_special_id(const llmkit_tokenizer* tokenizer,
                                                llmkit_special_token which);
 /* 1 if TOKEN ends a generation (EOS, EOT and the like), else 0. */
-LLMKIT_API int llmkit_tokenizer_is_end_of_generation(const llmkit_tokenizer* tokenizer, int32_t token);
+LLMKIT_API int llmkit_tokenizer_is_end_of_generation(const llmkit_tokenizer* tokenizer,
+                                                     int32_t token);
 
 /* ------------------------------------------------------------------------------------------------
  * Session: KV cache + generation.
@@ -376,22 +381,22 @@ LLMKIT_API llmkit_status llmkit_session_cancel(llmkit_session* session);
 
 /* Sampling. Chain (llama.cpp's order): logit bias -> penalties -> greedy if temperature <= 0 ->
  * top-k -> top-p -> min-p -> temperature -> draw with a private RNG seeded by SEED. */
-typedef struct llmkit_logit_bias {  /* frozen (used in arrays) */
+typedef struct llmkit_logit_bias { /* frozen (used in arrays) */
   int32_t token;
   float bias;
 } llmkit_logit_bias;
 
 typedef struct llmkit_sampler_params {
-  uint32_t struct_size;     /* sizeof(llmkit_sampler_params) */
-  float temperature;        /* default 0.8; <= 0: greedy */
-  int32_t top_k;            /* default 40; <= 0: disabled */
-  float top_p;              /* default 0.95; >= 1: disabled */
-  float min_p;              /* default 0.05; <= 0: disabled */
-  float repeat_penalty;     /* default 1 (disabled) */
-  int32_t penalty_last_n;   /* default 64; -1: whole history */
-  float frequency_penalty;  /* default 0 */
-  float presence_penalty;   /* default 0 */
-  uint64_t seed;            /* default 0 */
+  uint32_t struct_size;                /* sizeof(llmkit_sampler_params) */
+  float temperature;                   /* default 0.8; <= 0: greedy */
+  int32_t top_k;                       /* default 40; <= 0: disabled */
+  float top_p;                         /* default 0.95; >= 1: disabled */
+  float min_p;                         /* default 0.05; <= 0: disabled */
+  float repeat_penalty;                /* default 1 (disabled) */
+  int32_t penalty_last_n;              /* default 64; -1: whole history */
+  float frequency_penalty;             /* default 0 */
+  float presence_penalty;              /* default 0 */
+  uint64_t seed;                       /* default 0 */
   const llmkit_logit_bias* logit_bias; /* may be NULL; read during the call only */
   size_t n_logit_bias;
 } llmkit_sampler_params;
@@ -403,10 +408,10 @@ typedef struct llmkit_generate_params {
   int32_t max_new_tokens;          /* default 256; < 0: until another stop condition */
   const char* const* stop_strings; /* NUL-terminated UTF-8; may be NULL; read during the call */
   size_t n_stop_strings;
-  const int32_t* stop_tokens;      /* extra stop ids; may be NULL */
+  const int32_t* stop_tokens; /* extra stop ids; may be NULL */
   size_t n_stop_tokens;
   int32_t stop_at_end_of_generation; /* default 1 */
-  int32_t context_full_is_error;   /* default 0: a full context finishes with CONTEXT_FULL */
+  int32_t context_full_is_error;     /* default 0: a full context finishes with CONTEXT_FULL */
 } llmkit_generate_params;
 
 LLMKIT_API void llmkit_generate_params_init(llmkit_generate_params* params);
@@ -423,23 +428,23 @@ typedef enum llmkit_finish_reason {
 /* Per-call timings (output struct). */
 typedef struct llmkit_timings {
   uint32_t struct_size;
-  int32_t n_prefill;   /* prompt tokens evaluated (after prefix reuse) */
-  int32_t n_reused;    /* prompt tokens found in the cache */
-  int32_t n_decode;    /* generated tokens */
-  double load_ms;      /* the model's load time */
+  int32_t n_prefill; /* prompt tokens evaluated (after prefix reuse) */
+  int32_t n_reused;  /* prompt tokens found in the cache */
+  int32_t n_decode;  /* generated tokens */
+  double load_ms;    /* the model's load time */
   double prefill_ms;
   double decode_ms;
-  double ttft_ms;      /* call start -> first generated token */
+  double ttft_ms; /* call start -> first generated token */
 } llmkit_timings;
 
 /* Result of a generate call (output struct). The text itself is streamed through the callback and
  * kept until the next generate: llmkit_session_last_text(). */
 typedef struct llmkit_generation_result {
   uint32_t struct_size;
-  int32_t finish_reason;   /* llmkit_finish_reason */
-  int32_t n_tokens;        /* generated ids (including a final end-of-generation/stop token) */
+  int32_t finish_reason; /* llmkit_finish_reason */
+  int32_t n_tokens;      /* generated ids (including a final end-of-generation/stop token) */
   uint32_t reserved;
-  llmkit_timings timings;  /* frozen layout inside this struct; its struct_size is set */
+  llmkit_timings timings; /* frozen layout inside this struct; its struct_size is set */
 } llmkit_generation_result;
 
 /* Streaming: called with each new UTF-8-complete chunk of text (TEXT is NUL-terminated, LEN

@@ -26,22 +26,22 @@ struct ModelHandle {
 };
 
 struct TokenizerHandle {
-  std::shared_ptr<const llmkit::Model> model;        // set when it came from a model (keeps it alive)
-  std::shared_ptr<const llmkit::Tokenizer> owned;    // set when loaded on its own
-  const llmkit::Tokenizer* tok = nullptr;            // the one to use
+  std::shared_ptr<const llmkit::Model> model;      // set when it came from a model (keeps it alive)
+  std::shared_ptr<const llmkit::Tokenizer> owned;  // set when loaded on its own
+  const llmkit::Tokenizer* tok = nullptr;          // the one to use
 };
 
 struct SessionHandle {
   std::shared_ptr<const llmkit::Model> model;
   std::unique_ptr<llmkit::Session> session;
-  std::string last_text;               // text of the last generate call
-  std::vector<int32_t> last_tokens;    // ids of the last generate call
-  llmkit_timings last_timings{};       // of the last evaluate/generate call
+  std::string last_text;             // text of the last generate call
+  std::vector<int32_t> last_tokens;  // ids of the last generate call
+  llmkit_timings last_timings{};     // of the last evaluate/generate call
 };
 
-#define LLMKIT_HANDLE_CAST(Pub, Priv)                                                     \
-  inline Priv* H(Pub* p) { return reinterpret_cast<Priv*>(p); }                          \
-  inline const Priv* H(const Pub* p) { return reinterpret_cast<const Priv*>(p); }        \
+#define LLMKIT_HANDLE_CAST(Pub, Priv)                                             \
+  inline Priv* H(Pub* p) { return reinterpret_cast<Priv*>(p); }                   \
+  inline const Priv* H(const Pub* p) { return reinterpret_cast<const Priv*>(p); } \
   inline Pub* to_public(Priv* p) { return reinterpret_cast<Pub*>(p); }
 LLMKIT_HANDLE_CAST(llmkit_model, ModelHandle)
 LLMKIT_HANDLE_CAST(llmkit_tokenizer, TokenizerHandle)

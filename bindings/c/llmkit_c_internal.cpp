@@ -77,15 +77,19 @@ llmkit_status fail(llmkit_status s, const char* function, std::string_view messa
 }
 
 llmkit_status fail(const Status& status, const char* function) {
-  if (status.is_ok()) return fail(LLMKIT_ERR_INTERNAL, function, "error reported without a message");
+  if (status.is_ok())
+    return fail(LLMKIT_ERR_INTERNAL, function, "error reported without a message");
   return fail(to_c(status.code()), function, status.message());
 }
 
 const char* handle_kind_name(HandleKind kind) {
   switch (kind) {
-    case HandleKind::kModel: return "llmkit_model";
-    case HandleKind::kTokenizer: return "llmkit_tokenizer";
-    case HandleKind::kSession: return "llmkit_session";
+    case HandleKind::kModel:
+      return "llmkit_model";
+    case HandleKind::kTokenizer:
+      return "llmkit_tokenizer";
+    case HandleKind::kSession:
+      return "llmkit_session";
   }
   return "handle";
 }
@@ -114,7 +118,9 @@ bool is_live(const void* p, HandleKind kind) {
 }
 
 llmkit_status check_handle(const void* p, HandleKind kind, const char* function) {
-  if (!p) return fail(LLMKIT_ERR_INVALID_ARGUMENT, function, std::string(handle_kind_name(kind)) + " is NULL");
+  if (!p)
+    return fail(LLMKIT_ERR_INVALID_ARGUMENT, function,
+                std::string(handle_kind_name(kind)) + " is NULL");
   if (!is_live(p, kind))
     return fail(LLMKIT_ERR_INVALID_ARGUMENT, function,
                 std::string("not a live ") + handle_kind_name(kind) +
@@ -130,8 +136,8 @@ llmkit_status read_struct(const void* in, void* out, size_t lib_size,
   std::memcpy(&size, in, sizeof size);
   if (size < sizeof(uint32_t))
     return fail(LLMKIT_ERR_INVALID_ARGUMENT, function,
-                std::string(what) + "->struct_size is " + std::to_string(size) +
-                    " (use " + what + "_init to set it)");
+                std::string(what) + "->struct_size is " + std::to_string(size) + " (use " + what +
+                    "_init to set it)");
   const auto* bytes = static_cast<const unsigned char*>(in);
   if (size > lib_size) {
     // A newer caller: fields this library does not know must be zero (= "not used").
@@ -141,8 +147,9 @@ llmkit_status read_struct(const void* in, void* out, size_t lib_size,
     for (size_t i = lib_size; i < size; ++i)
       if (bytes[i] != 0)
         return fail(LLMKIT_ERR_INVALID_ARGUMENT, function,
-                    std::string(what) + " has fields this library (" LLMKIT_VERSION_STRING
-                                        ") does not know (non-zero byte at offset " +
+                    std::string(what) +
+                        " has fields this library (" LLMKIT_VERSION_STRING
+                        ") does not know (non-zero byte at offset " +
                         std::to_string(i) + " of struct_size " + std::to_string(size) + ")");
   }
   size_t n = whole_fields(std::min<size_t>(size, lib_size), field_ends);
@@ -230,18 +237,30 @@ LLMKIT_API const char* llmkit_version_string(void) { return LLMKIT_VERSION_STRIN
 
 LLMKIT_API const char* llmkit_status_str(llmkit_status status) {
   switch (enum_value(status)) {
-    case LLMKIT_OK: return "LLMKIT_OK";
-    case LLMKIT_ERR_INVALID_ARGUMENT: return "LLMKIT_ERR_INVALID_ARGUMENT";
-    case LLMKIT_ERR_NOT_FOUND: return "LLMKIT_ERR_NOT_FOUND";
-    case LLMKIT_ERR_IO: return "LLMKIT_ERR_IO";
-    case LLMKIT_ERR_CORRUPT_FILE: return "LLMKIT_ERR_CORRUPT_FILE";
-    case LLMKIT_ERR_UNSUPPORTED: return "LLMKIT_ERR_UNSUPPORTED";
-    case LLMKIT_ERR_OUT_OF_MEMORY: return "LLMKIT_ERR_OUT_OF_MEMORY";
-    case LLMKIT_ERR_OUT_OF_RANGE: return "LLMKIT_ERR_OUT_OF_RANGE";
-    case LLMKIT_ERR_CANCELLED: return "LLMKIT_ERR_CANCELLED";
-    case LLMKIT_ERR_INTERNAL: return "LLMKIT_ERR_INTERNAL";
-    case LLMKIT_ERR_NETWORK_UNAVAILABLE: return "LLMKIT_ERR_NETWORK_UNAVAILABLE";
-    case LLMKIT_ERR_BUFFER_TOO_SMALL: return "LLMKIT_ERR_BUFFER_TOO_SMALL";
+    case LLMKIT_OK:
+      return "LLMKIT_OK";
+    case LLMKIT_ERR_INVALID_ARGUMENT:
+      return "LLMKIT_ERR_INVALID_ARGUMENT";
+    case LLMKIT_ERR_NOT_FOUND:
+      return "LLMKIT_ERR_NOT_FOUND";
+    case LLMKIT_ERR_IO:
+      return "LLMKIT_ERR_IO";
+    case LLMKIT_ERR_CORRUPT_FILE:
+      return "LLMKIT_ERR_CORRUPT_FILE";
+    case LLMKIT_ERR_UNSUPPORTED:
+      return "LLMKIT_ERR_UNSUPPORTED";
+    case LLMKIT_ERR_OUT_OF_MEMORY:
+      return "LLMKIT_ERR_OUT_OF_MEMORY";
+    case LLMKIT_ERR_OUT_OF_RANGE:
+      return "LLMKIT_ERR_OUT_OF_RANGE";
+    case LLMKIT_ERR_CANCELLED:
+      return "LLMKIT_ERR_CANCELLED";
+    case LLMKIT_ERR_INTERNAL:
+      return "LLMKIT_ERR_INTERNAL";
+    case LLMKIT_ERR_NETWORK_UNAVAILABLE:
+      return "LLMKIT_ERR_NETWORK_UNAVAILABLE";
+    case LLMKIT_ERR_BUFFER_TOO_SMALL:
+      return "LLMKIT_ERR_BUFFER_TOO_SMALL";
   }
   return "LLMKIT_ERR_UNKNOWN";
 }

@@ -29,7 +29,8 @@ llmkit_status fail(const Status& status, const char* function);
 void clear_error();
 void log(llmkit_log_level level, std::string_view message);
 // The integer value of an enum argument coming from C, read without an enum load: a C caller may
-// pass any int, and loading an out-of-range value as a C++ enum is undefined (UBSan: -fsanitize=enum).
+// pass any int, and loading an out-of-range value as a C++ enum is undefined (UBSan:
+// -fsanitize=enum).
 template <typename E>
 int32_t enum_value(const E& e) noexcept {
   static_assert(sizeof(E) == sizeof(int32_t));
@@ -37,7 +38,9 @@ int32_t enum_value(const E& e) noexcept {
   std::memcpy(&v, &e, sizeof v);
   return v;
 }
-inline llmkit_status to_c(StatusCode code) { return static_cast<llmkit_status>(-static_cast<int32_t>(code)); }
+inline llmkit_status to_c(StatusCode code) {
+  return static_cast<llmkit_status>(-static_cast<int32_t>(code));
+}
 
 // The exception firewall: runs BODY (returning llmkit_status) and turns anything thrown into an
 // error status. No exception ever leaves a function of the C ABI.

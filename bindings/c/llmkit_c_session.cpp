@@ -72,7 +72,7 @@ llmkit_timings to_c(const llmkit::Timings& t) {
   return v;
 }
 
-#define TIMINGS_FIELDS(T)                                                                        \
+#define TIMINGS_FIELDS(T)                                                                       \
   LLMKIT_FIELD_END(T, n_prefill), LLMKIT_FIELD_END(T, n_reused), LLMKIT_FIELD_END(T, n_decode), \
       LLMKIT_FIELD_END(T, load_ms), LLMKIT_FIELD_END(T, prefill_ms),                            \
       LLMKIT_FIELD_END(T, decode_ms), LLMKIT_FIELD_END(T, ttft_ms)
@@ -80,7 +80,8 @@ llmkit_timings to_c(const llmkit::Timings& t) {
 llmkit_status check_tokens(const llmkit_session* s, const int32_t* tokens, size_t n, const char* fn,
                            const char* what) {
   if (!tokens && n != 0)
-    return fail(LLMKIT_ERR_INVALID_ARGUMENT, fn, std::string(what) + " is NULL but its count is not 0");
+    return fail(LLMKIT_ERR_INVALID_ARGUMENT, fn,
+                std::string(what) + " is NULL but its count is not 0");
   const uint32_t n_vocab = H(s)->model->info().n_vocab;
   for (size_t i = 0; i < n; ++i)
     if (tokens[i] < 0 || static_cast<uint32_t>(tokens[i]) >= n_vocab)
@@ -101,31 +102,33 @@ llmkit_status generate_impl(const char* fn, llmkit_session* session, const int32
     uint32_t sz;
     std::memcpy(&sz, out_result, sizeof sz);
     if (sz < sizeof(uint32_t))
-      return fail(LLMKIT_ERR_INVALID_ARGUMENT, fn, "out_result->struct_size is " + std::to_string(sz));
+      return fail(LLMKIT_ERR_INVALID_ARGUMENT, fn,
+                  "out_result->struct_size is " + std::to_string(sz));
   }
   llmkit_sampler_params sp = default_sampler_params();
   {
     using T = llmkit_sampler_params;
-    if (auto s = read_struct(sampler, &sp, sizeof sp,
-                             {LLMKIT_FIELD_END(T, temperature), LLMKIT_FIELD_END(T, top_k),
-                              LLMKIT_FIELD_END(T, top_p), LLMKIT_FIELD_END(T, min_p),
-                              LLMKIT_FIELD_END(T, repeat_penalty), LLMKIT_FIELD_END(T, penalty_last_n),
-                              LLMKIT_FIELD_END(T, frequency_penalty), LLMKIT_FIELD_END(T, presence_penalty),
-                              LLMKIT_FIELD_END(T, seed), LLMKIT_FIELD_END(T, logit_bias),
-                              LLMKIT_FIELD_END(T, n_logit_bias)},
-                             fn, "llmkit_sampler_params"))
+    if (auto s =
+            read_struct(sampler, &sp, sizeof sp,
+                        {LLMKIT_FIELD_END(T, temperature), LLMKIT_FIELD_END(T, top_k),
+                         LLMKIT_FIELD_END(T, top_p), LLMKIT_FIELD_END(T, min_p),
+                         LLMKIT_FIELD_END(T, repeat_penalty), LLMKIT_FIELD_END(T, penalty_last_n),
+                         LLMKIT_FIELD_END(T, frequency_penalty),
+                         LLMKIT_FIELD_END(T, presence_penalty), LLMKIT_FIELD_END(T, seed),
+                         LLMKIT_FIELD_END(T, logit_bias), LLMKIT_FIELD_END(T, n_logit_bias)},
+                        fn, "llmkit_sampler_params"))
       return s;
   }
   llmkit_generate_params gp = default_generate_params();
   {
     using T = llmkit_generate_params;
-    if (auto s = read_struct(gen, &gp, sizeof gp,
-                             {LLMKIT_FIELD_END(T, max_new_tokens), LLMKIT_FIELD_END(T, stop_strings),
-                              LLMKIT_FIELD_END(T, n_stop_strings), LLMKIT_FIELD_END(T, stop_tokens),
-                              LLMKIT_FIELD_END(T, n_stop_tokens),
-                              LLMKIT_FIELD_END(T, stop_at_end_of_generation),
-                              LLMKIT_FIELD_END(T, context_full_is_error)},
-                             fn, "llmkit_generate_params"))
+    if (auto s = read_struct(
+            gen, &gp, sizeof gp,
+            {LLMKIT_FIELD_END(T, max_new_tokens), LLMKIT_FIELD_END(T, stop_strings),
+             LLMKIT_FIELD_END(T, n_stop_strings), LLMKIT_FIELD_END(T, stop_tokens),
+             LLMKIT_FIELD_END(T, n_stop_tokens), LLMKIT_FIELD_END(T, stop_at_end_of_generation),
+             LLMKIT_FIELD_END(T, context_full_is_error)},
+            fn, "llmkit_generate_params"))
       return s;
   }
 
@@ -140,14 +143,15 @@ llmkit_status generate_impl(const char* fn, llmkit_session* session, const int32
   so.presence_penalty = sp.presence_penalty;
   so.seed = sp.seed;
   if (!sp.logit_bias && sp.n_logit_bias != 0)
-    return fail(LLMKIT_ERR_INVALID_ARGUMENT, fn, "sampler->logit_bias is NULL but n_logit_bias is not 0");
+    return fail(LLMKIT_ERR_INVALID_ARGUMENT, fn,
+                "sampler->logit_bias is NULL but n_logit_bias is not 0");
   const uint32_t n_vocab = H(session)->model->info().n_vocab;
   for (size_t i = 0; i < sp.n_logit_bias; ++i) {
     const auto& b = sp.logit_bias[i];
     if (b.token < 0 || static_cast<uint32_t>(b.token) >= n_vocab)
       return fail(LLMKIT_ERR_INVALID_ARGUMENT, fn,
-                  "sampler->logit_bias[" + std::to_string(i) + "].token = " + std::to_string(b.token) +
-                      " is not a token id");
+                  "sampler->logit_bias[" + std::to_string(i) +
+                      "].token = " + std::to_string(b.token) + " is not a token id");
     so.logit_bias.emplace_back(b.token, b.bias);
   }
   auto smp = llmkit::Sampler::create(so);
@@ -158,7 +162,8 @@ llmkit_status generate_impl(const char* fn, llmkit_session* session, const int32
   go.stop_at_end_of_generation = gp.stop_at_end_of_generation != 0;
   go.context_full_is_error = gp.context_full_is_error != 0;
   if (!gp.stop_strings && gp.n_stop_strings != 0)
-    return fail(LLMKIT_ERR_INVALID_ARGUMENT, fn, "gen->stop_strings is NULL but n_stop_strings is not 0");
+    return fail(LLMKIT_ERR_INVALID_ARGUMENT, fn,
+                "gen->stop_strings is NULL but n_stop_strings is not 0");
   for (size_t i = 0; i < gp.n_stop_strings; ++i) {
     std::string where = "gen->stop_strings[" + std::to_string(i) + "]";
     if (!gp.stop_strings[i]) return fail(LLMKIT_ERR_INVALID_ARGUMENT, fn, where + " is NULL");
@@ -168,7 +173,8 @@ llmkit_status generate_impl(const char* fn, llmkit_session* session, const int32
     go.stop_strings.push_back(std::move(s));
   }
   if (!gp.stop_tokens && gp.n_stop_tokens != 0)
-    return fail(LLMKIT_ERR_INVALID_ARGUMENT, fn, "gen->stop_tokens is NULL but n_stop_tokens is not 0");
+    return fail(LLMKIT_ERR_INVALID_ARGUMENT, fn,
+                "gen->stop_tokens is NULL but n_stop_tokens is not 0");
   go.stop_tokens.assign(gp.stop_tokens, gp.stop_tokens + gp.n_stop_tokens);
 
   bool callback_stopped = false;
@@ -189,7 +195,8 @@ llmkit_status generate_impl(const char* fn, llmkit_session* session, const int32
     std::string_view text(prompt_text);
     if (auto st = check_utf8(text, fn, "prompt")) return st;
     if (!H(session)->model->tokenizer())
-      return fail(LLMKIT_ERR_UNSUPPORTED, fn, "the model has no tokenizer: use llmkit_session_generate with token ids");
+      return fail(LLMKIT_ERR_UNSUPPORTED, fn,
+                  "the model has no tokenizer: use llmkit_session_generate with token ids");
     r = H(session)->session->generate(text, *smp, go, cb);
   } else {
     if (auto st = check_tokens(session, prompt, n_prompt, fn, "prompt")) return st;
@@ -211,16 +218,17 @@ llmkit_status generate_impl(const char* fn, llmkit_session* session, const int32
     // The embedded timings grow only with the result struct; a caller's smaller result struct gets
     // the timings fields that fit.
     size_t t0 = offsetof(T, timings);
-    if (auto s = write_struct(&v, out_result, sizeof v,
-                              {LLMKIT_FIELD_END(T, finish_reason), LLMKIT_FIELD_END(T, n_tokens),
-                               LLMKIT_FIELD_END(T, reserved), t0 + LLMKIT_FIELD_END(llmkit_timings, n_prefill),
-                               t0 + LLMKIT_FIELD_END(llmkit_timings, n_reused),
-                               t0 + LLMKIT_FIELD_END(llmkit_timings, n_decode),
-                               t0 + LLMKIT_FIELD_END(llmkit_timings, load_ms),
-                               t0 + LLMKIT_FIELD_END(llmkit_timings, prefill_ms),
-                               t0 + LLMKIT_FIELD_END(llmkit_timings, decode_ms),
-                               t0 + LLMKIT_FIELD_END(llmkit_timings, ttft_ms)},
-                              fn, "out_result"))
+    if (auto s = write_struct(
+            &v, out_result, sizeof v,
+            {LLMKIT_FIELD_END(T, finish_reason), LLMKIT_FIELD_END(T, n_tokens),
+             LLMKIT_FIELD_END(T, reserved), t0 + LLMKIT_FIELD_END(llmkit_timings, n_prefill),
+             t0 + LLMKIT_FIELD_END(llmkit_timings, n_reused),
+             t0 + LLMKIT_FIELD_END(llmkit_timings, n_decode),
+             t0 + LLMKIT_FIELD_END(llmkit_timings, load_ms),
+             t0 + LLMKIT_FIELD_END(llmkit_timings, prefill_ms),
+             t0 + LLMKIT_FIELD_END(llmkit_timings, decode_ms),
+             t0 + LLMKIT_FIELD_END(llmkit_timings, ttft_ms)},
+            fn, "out_result"))
       return s;
   }
   static_assert(static_cast<int>(llmkit::FinishReason::kCancelled) == LLMKIT_FINISH_CANCELLED);
@@ -265,15 +273,23 @@ LLMKIT_API llmkit_status llmkit_session_create(const llmkit_model* model,
     llmkit::SessionOptions o;
     o.n_ctx = p.n_ctx;
     switch (p.kv_type) {
-      case LLMKIT_KV_F32: o.kv_type = llmkit::KvCacheType::kF32; break;
-      case LLMKIT_KV_F16: o.kv_type = llmkit::KvCacheType::kF16; break;
-      case LLMKIT_KV_BF16: o.kv_type = llmkit::KvCacheType::kBF16; break;
+      case LLMKIT_KV_F32:
+        o.kv_type = llmkit::KvCacheType::kF32;
+        break;
+      case LLMKIT_KV_F16:
+        o.kv_type = llmkit::KvCacheType::kF16;
+        break;
+      case LLMKIT_KV_BF16:
+        o.kv_type = llmkit::KvCacheType::kBF16;
+        break;
       default:
         return fail(LLMKIT_ERR_INVALID_ARGUMENT, kFn,
                     "params->kv_type " + std::to_string(p.kv_type) + " is not a llmkit_kv_type");
     }
-    if (p.n_threads < 0) return fail(LLMKIT_ERR_INVALID_ARGUMENT, kFn, "params->n_threads must be >= 0");
-    if (p.n_batch == 0) return fail(LLMKIT_ERR_INVALID_ARGUMENT, kFn, "params->n_batch must be > 0");
+    if (p.n_threads < 0)
+      return fail(LLMKIT_ERR_INVALID_ARGUMENT, kFn, "params->n_threads must be >= 0");
+    if (p.n_batch == 0)
+      return fail(LLMKIT_ERR_INVALID_ARGUMENT, kFn, "params->n_batch must be > 0");
     o.n_threads = p.n_threads;
     o.n_batch = p.n_batch;
     auto s = llmkit::Session::create(H(model)->model, o);
@@ -319,7 +335,9 @@ LLMKIT_API const float* llmkit_session_logits(const llmkit_session* session, siz
   guarded(kFn, [&]() -> llmkit_status {
     if (auto s = check_handle(session, HandleKind::kSession, kFn)) return s;
     auto l = H(session)->session->logits();
-    if (l.empty()) return fail(LLMKIT_ERR_NOT_FOUND, kFn, "no logits: nothing evaluated since the last reset/truncate");
+    if (l.empty())
+      return fail(LLMKIT_ERR_NOT_FOUND, kFn,
+                  "no logits: nothing evaluated since the last reset/truncate");
     if (out_n) *out_n = l.size();
     result = l.data();
     return LLMKIT_OK;
@@ -414,8 +432,8 @@ LLMKIT_API llmkit_status llmkit_session_last_tokens(const llmkit_session* sessio
   static constexpr const char* kFn = "llmkit_session_last_tokens";
   return guarded(kFn, [&]() -> llmkit_status {
     if (auto s = check_handle(session, HandleKind::kSession, kFn)) return s;
-    return copy_ids(H(session)->last_tokens.data(), H(session)->last_tokens.size(), tokens, capacity,
-                    out_n_tokens, kFn);
+    return copy_ids(H(session)->last_tokens.data(), H(session)->last_tokens.size(), tokens,
+                    capacity, out_n_tokens, kFn);
   });
 }
 

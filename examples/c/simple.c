@@ -37,7 +37,9 @@ int main(int argc, char** argv) {
     size_t n = 0;
     llmkit_session_last_tokens(session, ids, sizeof ids / sizeof ids[0], &n);
     fprintf(stderr, "\n[%d tokens, %.1f tok/s] ids:", result.n_tokens,
-            result.timings.decode_ms > 0 ? result.timings.n_decode * 1000.0 / result.timings.decode_ms : 0.0);
+            result.timings.decode_ms > 0
+                ? result.timings.n_decode * 1000.0 / result.timings.decode_ms
+                : 0.0);
     for (size_t i = 0; i < n; ++i) fprintf(stderr, " %d", ids[i]);
     fprintf(stderr, "\n");
   } else {

@@ -60,7 +60,7 @@ struct ModelInfo {
   // embedding table is only gathered from) — for decode-bandwidth rooflines.
   uint64_t weight_bytes_per_token = 0;
   Backend backend = Backend::kFast;
-  double load_ms = 0.0;      // wall time of Model::load
+  double load_ms = 0.0;  // wall time of Model::load
   // What the repack cache did during load (empty when none was configured), e.g.
   // "repack cache: 114 layers (742 MiB) mapped from /path/x.llmkpack".
   std::string repack_cache;
@@ -68,7 +68,7 @@ struct ModelInfo {
 
 // One message of a conversation for the chat formatter.
 struct ChatMessage {
-  std::string role;     // "system", "user" or "assistant"
+  std::string role;  // "system", "user" or "assistant"
   std::string content;
 };
 

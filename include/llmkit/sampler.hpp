@@ -18,16 +18,16 @@
 namespace llmkit {
 
 struct SamplerOptions {
-  float temperature = 0.8f;       // <= 0: greedy (argmax after bias and penalties)
-  int32_t top_k = 40;             // <= 0: disabled
-  float top_p = 0.95f;            // >= 1: disabled
-  float min_p = 0.05f;            // <= 0: disabled
-  float repeat_penalty = 1.0f;    // 1: disabled; > 1 discourages tokens seen in the last N
-  int32_t penalty_last_n = 64;    // how many recent tokens the penalties look at (-1: all)
-  float frequency_penalty = 0.0f; // subtracted once per occurrence
-  float presence_penalty = 0.0f;  // subtracted once if present
+  float temperature = 0.8f;        // <= 0: greedy (argmax after bias and penalties)
+  int32_t top_k = 40;              // <= 0: disabled
+  float top_p = 0.95f;             // >= 1: disabled
+  float min_p = 0.05f;             // <= 0: disabled
+  float repeat_penalty = 1.0f;     // 1: disabled; > 1 discourages tokens seen in the last N
+  int32_t penalty_last_n = 64;     // how many recent tokens the penalties look at (-1: all)
+  float frequency_penalty = 0.0f;  // subtracted once per occurrence
+  float presence_penalty = 0.0f;   // subtracted once if present
   std::vector<std::pair<int32_t, float>> logit_bias;  // added to the logit of a token id
-  uint64_t seed = 0;              // RNG seed
+  uint64_t seed = 0;                                  // RNG seed
 
   static SamplerOptions greedy() {
     SamplerOptions o;

@@ -10,10 +10,11 @@
 // normally. (A cancel() while nothing runs therefore stops the next call.)
 //
 // Context policy (explicit, no silent truncation): a session holds at most n_ctx tokens. Evaluating
-// tokens that would not fit fails with kOutOfRange and leaves the cache unchanged. generate() checks
-// the prompt up front (kOutOfRange when the prompt alone does not fit) and, by default, stops with
-// FinishReason::kContextFull when generated tokens fill the window; callers who prefer an error can
-// set GenerateOptions::context_full_is_error. To continue past the window, truncate() or reset().
+// tokens that would not fit fails with kOutOfRange and leaves the cache unchanged. generate()
+// checks the prompt up front (kOutOfRange when the prompt alone does not fit) and, by default,
+// stops with FinishReason::kContextFull when generated tokens fill the window; callers who prefer
+// an error can set GenerateOptions::context_full_is_error. To continue past the window, truncate()
+// or reset().
 #pragma once
 
 #include <atomic>
@@ -34,20 +35,20 @@ namespace llmkit {
 enum class KvCacheType { kF32, kF16, kBF16 };
 
 struct SessionOptions {
-  uint32_t n_ctx = 0;      // tokens the cache holds; 0: min(model's training context, 4096)
+  uint32_t n_ctx = 0;  // tokens the cache holds; 0: min(model's training context, 4096)
   KvCacheType kv_type = KvCacheType::kF16;
   int n_threads = 0;       // 0: all hardware threads
   uint32_t n_batch = 256;  // prompt tokens per forward pass (bounds scratch memory)
 };
 
 struct Timings {
-  double load_ms = 0.0;      // the model's load time (for reports)
-  double prefill_ms = 0.0;   // prompt processing in this call
-  int32_t n_prefill = 0;     // prompt tokens evaluated (after prefix reuse)
-  int32_t n_reused = 0;      // prompt tokens found in the cache and not recomputed
-  double decode_ms = 0.0;    // token-by-token generation (forward passes + sampling)
-  int32_t n_decode = 0;      // generated tokens
-  double ttft_ms = 0.0;      // call start -> first generated token
+  double load_ms = 0.0;     // the model's load time (for reports)
+  double prefill_ms = 0.0;  // prompt processing in this call
+  int32_t n_prefill = 0;    // prompt tokens evaluated (after prefix reuse)
+  int32_t n_reused = 0;     // prompt tokens found in the cache and not recomputed
+  double decode_ms = 0.0;   // token-by-token generation (forward passes + sampling)
+  int32_t n_decode = 0;     // generated tokens
+  double ttft_ms = 0.0;     // call start -> first generated token
   double prefill_tok_per_s() const { return prefill_ms > 0 ? n_prefill * 1000.0 / prefill_ms : 0; }
   double decode_tok_per_s() const { return decode_ms > 0 ? n_decode * 1000.0 / decode_ms : 0; }
 };
@@ -67,7 +68,7 @@ struct GenerateOptions {
   std::vector<std::string> stop_strings;  // generation stops before the first occurrence
   std::vector<int32_t> stop_tokens;       // in addition to the tokenizer's end-of-generation ids
   bool stop_at_end_of_generation = true;
-  bool context_full_is_error = false;     // true: kOutOfRange instead of FinishReason::kContextFull
+  bool context_full_is_error = false;  // true: kOutOfRange instead of FinishReason::kContextFull
 };
 
 struct GenerationResult {
@@ -95,8 +96,8 @@ class Session {
   // success, logits() holds the next-token logits after the last token. On error or cancellation
   // the cache is left as it was before the call.
   Status evaluate(std::span<const int32_t> tokens);
-  // Like evaluate, but also returns the logits of every position of TOKENS: [tokens.size() * n_vocab]
-  // (teacher forcing / perplexity).
+  // Like evaluate, but also returns the logits of every position of TOKENS: [tokens.size() *
+  // n_vocab] (teacher forcing / perplexity).
   Result<std::vector<float>> evaluate_all_logits(std::span<const int32_t> tokens);
 
   // Makes the context equal PROMPT, reusing the longest cached prefix (so a multi-turn chat that

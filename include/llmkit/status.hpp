@@ -15,15 +15,15 @@ namespace llmkit {
 // Stable codes: the C ABI mirrors these values (negated); never renumber, only append.
 enum class StatusCode : int32_t {
   kOk = 0,
-  kInvalidArgument = 1,   // caller passed something unusable (null, bad option, bad id)
-  kNotFound = 2,          // file, tensor, key or token that does not exist
-  kIoError = 3,           // open/read/mmap failed
-  kCorruptFile = 4,       // a file's bytes contradict its own structure (bad magic, truncation, bounds)
-  kUnsupported = 5,       // well-formed but not supported (version, dtype, architecture, template)
-  kOutOfMemory = 6,       // allocation failed or a size would exceed the address space
-  kOutOfRange = 7,        // e.g. the context window is full
-  kCancelled = 8,         // a cancel request or a progress callback stopped the operation
-  kInternal = 9,          // a bug in llmkit: please report
+  kInvalidArgument = 1,  // caller passed something unusable (null, bad option, bad id)
+  kNotFound = 2,         // file, tensor, key or token that does not exist
+  kIoError = 3,          // open/read/mmap failed
+  kCorruptFile = 4,  // a file's bytes contradict its own structure (bad magic, truncation, bounds)
+  kUnsupported = 5,  // well-formed but not supported (version, dtype, architecture, template)
+  kOutOfMemory = 6,  // allocation failed or a size would exceed the address space
+  kOutOfRange = 7,   // e.g. the context window is full
+  kCancelled = 8,    // a cancel request or a progress callback stopped the operation
+  kInternal = 9,     // a bug in llmkit: please report
   kNetworkUnavailable = 10,  // something needed a download and there is no network
 };
 
@@ -51,7 +51,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool is_ok() const noexcept { return value_.has_value(); }
@@ -73,9 +73,9 @@ class [[nodiscard]] Result {
 }  // namespace llmkit
 
 // Internal helpers used across llmkit's sources (harmless for users).
-#define LLMKIT_RETURN_IF_ERROR(expr)              \
-  do {                                            \
-    ::llmkit::Status llmkit_status__ = (expr);    \
+#define LLMKIT_RETURN_IF_ERROR(expr)                      \
+  do {                                                    \
+    ::llmkit::Status llmkit_status__ = (expr);            \
     if (!llmkit_status__.is_ok()) return llmkit_status__; \
   } while (0)
 

@@ -24,9 +24,9 @@ bool json_to_float(const json& v, float& out) {
 
 std::string arch_from_model_type(const std::string& mt) {
   static const std::map<std::string, std::string> kMap = {
-      {"llama", "llama"},   {"mistral", "llama"},   {"qwen2", "qwen2"},       {"qwen3", "qwen3"},
-      {"gemma3_text", "gemma3"}, {"gemma3", "gemma3"}, {"gemma2", "gemma2"},  {"gemma", "gemma"},
-      {"phi3", "phi3"}};
+      {"llama", "llama"},   {"mistral", "llama"},      {"qwen2", "qwen2"},
+      {"qwen3", "qwen3"},   {"gemma3_text", "gemma3"}, {"gemma3", "gemma3"},
+      {"gemma2", "gemma2"}, {"gemma", "gemma"},        {"phi3", "phi3"}};
   auto it = kMap.find(mt);
   return it == kMap.end() ? mt : it->second;
 }
@@ -40,19 +40,23 @@ Result<HyperParams> parse_hf_config(const std::string& text, const std::string& 
   } catch (const std::exception& e) {
     return Status(StatusCode::kCorruptFile, name + ": " + e.what());
   }
-  if (!j.is_object()) return Status(StatusCode::kCorruptFile, name + ": top level is not a JSON object");
+  if (!j.is_object())
+    return Status(StatusCode::kCorruptFile, name + ": top level is not a JSON object");
   // Multimodal Gemma 3 keeps the language model under text_config.
   if (j.contains("text_config") && j["text_config"].is_object()) {
     json text_cfg = j["text_config"];
-    if (!text_cfg.contains("model_type") && j.contains("model_type")) text_cfg["model_type"] = j["model_type"];
+    if (!text_cfg.contains("model_type") && j.contains("model_type"))
+      text_cfg["model_type"] = j["model_type"];
     if (!text_cfg.contains("tie_word_embeddings") && j.contains("tie_word_embeddings"))
       text_cfg["tie_word_embeddings"] = j["tie_word_embeddings"];
     j = text_cfg;
   }
   HyperParams hp;
   for (auto it = j.begin(); it != j.end(); ++it) {
-    if (it->is_primitive()) hp.raw[it.key()] = it->is_string() ? it->get<std::string>() : it->dump();
-    else hp.raw[it.key()] = it->dump();
+    if (it->is_primitive())
+      hp.raw[it.key()] = it->is_string() ? it->get<std::string>() : it->dump();
+    else
+      hp.raw[it.key()] = it->dump();
   }
   auto field = [&](const char* key) -> const json* {
     auto it = j.find(key);
@@ -62,20 +66,25 @@ Result<HyperParams> parse_hf_config(const std::string& text, const std::string& 
   auto get_u32 = [&](const char* key, uint32_t& out) {
     if (const json* v = field(key)) {
       if (!v->is_number_integer() || v->get<int64_t>() < 0 || v->get<int64_t>() > UINT32_MAX)
-        bad = Status(StatusCode::kCorruptFile, name + ": field '" + key + "' must be a non-negative integer");
+        bad = Status(StatusCode::kCorruptFile,
+                     name + ": field '" + key + "' must be a non-negative integer");
       else
         out = static_cast<uint32_t>(v->get<int64_t>());
     }
   };
   auto get_f32 = [&](const char* key, float& out) {
     if (const json* v = field(key)) {
-      if (!v->is_number()) bad = Status(StatusCode::kCorruptFile, name + ": field '" + key + "' must be a number");
+      if (!v->is_number())
+        bad = Status(StatusCode::kCorruptFile, name + ": field '" + key + "' must be a number");
       else if (!json_to_float(*v, out))
-        bad = Status(StatusCode::kCorruptFile, name + ": field '" + key + "' is out of the float range");
+        bad = Status(StatusCode::kCorruptFile,
+                     name + ": field '" + key + "' is out of the float range");
     }
   };
   const json* mt = field("model_type");
-  if (!mt || !mt->is_string()) return Status(StatusCode::kCorruptFile, name + ": field 'model_type' is missing or not a string");
+  if (!mt || !mt->is_string())
+    return Status(StatusCode::kCorruptFile,
+                  name + ": field 'model_type' is missing or not a string");
   hp.architecture = arch_from_model_type(mt->get<std::string>());
   get_u32("vocab_size", hp.n_vocab);
   get_u32("hidden_size", hp.n_embd);
@@ -94,14 +103,20 @@ Result<HyperParams> parse_hf_config(const std::string& text, const std::string& 
   get_f32("attn_logit_softcapping", hp.attn_logit_softcap);
   if (hp.n_head) hp.head_dim = hp.n_embd / hp.n_head;
   get_u32("head_dim", hp.head_dim);
-  if (const json* sw = field("sliding_window"); sw && sw->is_number_integer()) hp.sliding_window = sw->get<uint32_t>();
-  if (const json* t = field("tie_word_embeddings"); t && t->is_boolean()) hp.tie_embeddings = t->get<bool>();
-  else hp.tie_embeddings = hp.architecture.rfind("gemma", 0) == 0;  // Gemma ties by default
-  if (const json* t = field("attention_bias"); t && t->is_boolean()) hp.attn_qkv_bias = t->get<bool>();
+  if (const json* sw = field("sliding_window"); sw && sw->is_number_integer())
+    hp.sliding_window = sw->get<uint32_t>();
+  if (const json* t = field("tie_word_embeddings"); t && t->is_boolean())
+    hp.tie_embeddings = t->get<bool>();
+  else
+    hp.tie_embeddings = hp.architecture.rfind("gemma", 0) == 0;  // Gemma ties by default
+  if (const json* t = field("attention_bias"); t && t->is_boolean())
+    hp.attn_qkv_bias = t->get<bool>();
   if (hp.architecture == "qwen2") hp.attn_qkv_bias = true;
   if (hp.architecture == "qwen3" || hp.architecture == "gemma3") hp.qk_norm = true;
-  if (const json* act = field("hidden_activation"); act && act->is_string()) hp.hidden_act = act->get<std::string>();
-  else if (const json* act2 = field("hidden_act"); act2 && act2->is_string()) hp.hidden_act = act2->get<std::string>();
+  if (const json* act = field("hidden_activation"); act && act->is_string())
+    hp.hidden_act = act->get<std::string>();
+  else if (const json* act2 = field("hidden_act"); act2 && act2->is_string())
+    hp.hidden_act = act2->get<std::string>();
   if (hp.architecture == "gemma3") {
     if (hp.rope_theta_local == 0) hp.rope_theta_local = 10000.0f;
     if (hp.sliding_window_pattern == 0) {
@@ -134,8 +149,10 @@ Result<HyperParams> parse_hf_config(const std::string& text, const std::string& 
   }
   auto token_id = [&](const char* key, uint32_t& out) {
     if (const json* v = field(key)) {
-      if (v->is_number_integer()) out = v->get<uint32_t>();
-      else if (v->is_array() && !v->empty() && (*v)[0].is_number_integer()) out = (*v)[0].get<uint32_t>();
+      if (v->is_number_integer())
+        out = v->get<uint32_t>();
+      else if (v->is_array() && !v->empty() && (*v)[0].is_number_integer())
+        out = (*v)[0].get<uint32_t>();
     }
   };
   token_id("bos_token_id", hp.bos_token_id);

@@ -25,8 +25,9 @@ Result<std::string> read_text_file(const std::string& path, uint64_t max_bytes =
   auto size = fs::file_size(path, ec);
   if (ec) return Status(StatusCode::kNotFound, path + ": " + ec.message());
   if (size > max_bytes)
-    return Status(StatusCode::kCorruptFile, path + ": " + std::to_string(size) + " bytes exceeds the limit of " +
-                                                std::to_string(max_bytes) + " for a JSON/text file");
+    return Status(StatusCode::kCorruptFile,
+                  path + ": " + std::to_string(size) + " bytes exceeds the limit of " +
+                      std::to_string(max_bytes) + " for a JSON/text file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status(StatusCode::kIoError, path + ": cannot open");
   std::ostringstream ss;
@@ -53,7 +54,8 @@ std::string license_from_readme(const std::string& dir) {
 
 }  // namespace
 
-Result<std::shared_ptr<ModelDescription>> describe_hf_folder(const std::string& dir_in, const LoadOptions& opts) {
+Result<std::shared_ptr<ModelDescription>> describe_hf_folder(const std::string& dir_in,
+                                                             const LoadOptions& opts) {
   std::string dir = dir_in;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   auto d = std::make_shared<ModelDescription>();
@@ -79,14 +81,18 @@ Result<std::shared_ptr<ModelDescription>> describe_hf_folder(const std::string& 
       return Status(StatusCode::kCorruptFile, index_path + ": " + e.what());
     }
     if (!idx.is_object() || !idx.contains("weight_map") || !idx["weight_map"].is_object())
-      return Status(StatusCode::kCorruptFile, index_path + ": field 'weight_map' missing or not an object");
+      return Status(StatusCode::kCorruptFile,
+                    index_path + ": field 'weight_map' missing or not an object");
     std::set<std::string> uniq;
     for (auto it = idx["weight_map"].begin(); it != idx["weight_map"].end(); ++it) {
       if (!it->is_string())
-        return Status(StatusCode::kCorruptFile, index_path + ": weight_map['" + it.key() + "'] is not a string");
+        return Status(StatusCode::kCorruptFile,
+                      index_path + ": weight_map['" + it.key() + "'] is not a string");
       std::string shard = it->get<std::string>();
-      if (shard.empty() || shard.find('/') != std::string::npos || shard.find("..") != std::string::npos)
-        return Status(StatusCode::kCorruptFile, index_path + ": weight_map['" + it.key() + "'] = '" + shard +
+      if (shard.empty() || shard.find('/') != std::string::npos ||
+          shard.find("..") != std::string::npos)
+        return Status(StatusCode::kCorruptFile, index_path + ": weight_map['" + it.key() +
+                                                    "'] = '" + shard +
                                                     "' is not a plain file name inside the folder");
       uniq.insert(shard);
     }
@@ -103,8 +109,10 @@ Result<std::shared_ptr<ModelDescription>> describe_hf_folder(const std::string& 
   for (const std::string& shard : shards) {
     const std::string p = dir + "/" + shard;
     if (!fs::exists(p, ec))
-      return Status(StatusCode::kNotFound, index_path + ": missing shard '" + shard + "' (expected at " + p + ")");
-    LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsFile> st, SafetensorsFile::open(p, opts.map));
+      return Status(StatusCode::kNotFound,
+                    index_path + ": missing shard '" + shard + "' (expected at " + p + ")");
+    LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsFile> st,
+                            SafetensorsFile::open(p, opts.map));
     d->files.push_back(p);
     for (const auto& t : st->tensors()) {
       TensorRef r;
@@ -118,7 +126,8 @@ Result<std::shared_ptr<ModelDescription>> describe_hf_folder(const std::string& 
       r.source_name = t.name;
       r.file_offset = t.file_offset;
       if (d->tensor_index.count(r.name))
-        return Status(StatusCode::kCorruptFile, p + ": tensor '" + t.name + "' (canonical '" + r.name +
+        return Status(StatusCode::kCorruptFile, p + ": tensor '" + t.name + "' (canonical '" +
+                                                    r.name +
                                                     "') appears more than once across the shards");
       d->tensor_index.emplace(r.name, d->tensors.size());
       d->tensors.push_back(std::move(r));
@@ -145,7 +154,9 @@ Result<std::shared_ptr<ModelDescription>> describe_hf_folder(const std::string& 
 
   d->qk_order = QkRowOrder::kHfRotateHalf;
   d->norm_weight_offset = (arch.rfind("gemma", 0) == 0) ? 1.0f : 0.0f;
-  auto maybe = [&](const char* file) { return fs::exists(dir + "/" + file, ec) ? dir + "/" + file : std::string(); };
+  auto maybe = [&](const char* file) {
+    return fs::exists(dir + "/" + file, ec) ? dir + "/" + file : std::string();
+  };
   d->tokenizer_json = maybe("tokenizer.json");
   d->tokenizer_model = maybe("tokenizer.model");
   d->tokenizer_config_json = maybe("tokenizer_config.json");

@@ -18,7 +18,8 @@ uint64_t page_size() {
 std::string errno_text() { return std::strerror(errno); }
 }  // namespace
 
-Result<std::unique_ptr<MappedFile>> MappedFile::open(const std::string& path, const MapOptions& opts) {
+Result<std::unique_ptr<MappedFile>> MappedFile::open(const std::string& path,
+                                                     const MapOptions& opts) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     StatusCode code = (errno == ENOENT) ? StatusCode::kNotFound : StatusCode::kIoError;
@@ -69,11 +70,13 @@ Result<std::unique_ptr<MappedFile>> MappedFile::open(const std::string& path, co
     file->heap_.resize(static_cast<size_t>(file->size_));
   } catch (const std::bad_alloc&) {
     ::close(fd);
-    return Status(StatusCode::kOutOfMemory, path + ": cannot allocate " + std::to_string(file->size_) + " bytes");
+    return Status(StatusCode::kOutOfMemory,
+                  path + ": cannot allocate " + std::to_string(file->size_) + " bytes");
   }
   uint64_t done = 0;
   while (done < file->size_) {
-    ssize_t n = ::pread(fd, file->heap_.data() + done, file->size_ - done, static_cast<off_t>(done));
+    ssize_t n =
+        ::pread(fd, file->heap_.data() + done, file->size_ - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       std::string msg = path + ": read failed at offset " + std::to_string(done) + ": " +

@@ -15,15 +15,16 @@
 namespace llmkit::io {
 
 struct MapOptions {
-  bool use_mmap = true;   // false: read the whole file into heap memory (no mmap available / wanted)
+  bool use_mmap = true;  // false: read the whole file into heap memory (no mmap available / wanted)
   bool populate = false;  // prefetch pages (MAP_POPULATE / MADV_WILLNEED) for a warm first token
-  bool lock = false;      // mlock the mapping so it is never paged out (best effort; warns on failure)
+  bool lock = false;  // mlock the mapping so it is never paged out (best effort; warns on failure)
   bool sequential = false;  // MADV_SEQUENTIAL hint for one-pass readers (hashing, repacking)
 };
 
 class MappedFile {
  public:
-  static Result<std::unique_ptr<MappedFile>> open(const std::string& path, const MapOptions& opts = {});
+  static Result<std::unique_ptr<MappedFile>> open(const std::string& path,
+                                                  const MapOptions& opts = {});
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;

@@ -20,11 +20,11 @@ namespace llmkit::io {
 
 struct SafetensorsTensor {
   std::string name;
-  std::string dtype;              // as written: "F32", "BF16", ...
+  std::string dtype;  // as written: "F32", "BF16", ...
   TensorType type = TensorType::F32;
-  std::vector<uint64_t> shape;    // as written (PyTorch order, outermost first)
-  uint64_t begin = 0, end = 0;    // relative to the byte buffer
-  uint64_t file_offset = 0;       // absolute
+  std::vector<uint64_t> shape;  // as written (PyTorch order, outermost first)
+  uint64_t begin = 0, end = 0;  // relative to the byte buffer
+  uint64_t file_offset = 0;     // absolute
   uint64_t n_elements = 0;
   const uint8_t* data = nullptr;
 };
@@ -35,10 +35,12 @@ struct SafetensorsOptions {
 
 class SafetensorsFile {
  public:
-  static Result<std::unique_ptr<SafetensorsFile>> open(const std::string& path, const MapOptions& opts = {},
+  static Result<std::unique_ptr<SafetensorsFile>> open(const std::string& path,
+                                                       const MapOptions& opts = {},
                                                        const SafetensorsOptions& sopts = {});
   // Parses a buffer the caller keeps alive (fuzzing, tests).
-  static Result<std::unique_ptr<SafetensorsFile>> parse(const uint8_t* data, uint64_t size, const std::string& name,
+  static Result<std::unique_ptr<SafetensorsFile>> parse(const uint8_t* data, uint64_t size,
+                                                        const std::string& name,
                                                         const SafetensorsOptions& sopts = {});
 
   const std::string& path() const noexcept { return path_; }

@@ -17,15 +17,15 @@ enum class Activation { kSilu, kGeluTanh };
 struct ArchConfig {
   std::string name;
   Activation activation = Activation::kSilu;  // gated MLP: down(act(gate(x)) * up(x))
-  bool embed_scale_sqrt_dim = false;  // Gemma: embeddings multiplied by sqrt(n_embd)
-  bool post_norms = false;            // Gemma 3: RMSNorm on the attention / MLP outputs too
-  bool sliding_window_layers = false; // Gemma 3: local layers (sliding window, local RoPE base)
-                                      // interleaved with global ones
+  bool embed_scale_sqrt_dim = false;          // Gemma: embeddings multiplied by sqrt(n_embd)
+  bool post_norms = false;                    // Gemma 3: RMSNorm on the attention / MLP outputs too
+  bool sliding_window_layers = false;  // Gemma 3: local layers (sliding window, local RoPE base)
+                                       // interleaved with global ones
   // GGUF files of this family keep Q/K rows in HF rotate_half order (llama.cpp's "NEOX" RoPE);
   // the decoder permutes them to adjacent-pair order at load. (HF folders are always rotate_half.)
   bool gguf_rope_rotate_half = false;
-  bool allow_qkv_bias = false;        // Qwen2
-  bool allow_qk_norm = false;         // Qwen3, Gemma 3
+  bool allow_qkv_bias = false;  // Qwen2
+  bool allow_qk_norm = false;   // Qwen3, Gemma 3
 };
 
 // kUnsupported naming ARCH and the supported list when there is no entry.

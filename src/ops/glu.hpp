@@ -1,5 +1,5 @@
-// Gated activations of the fast backend, vectorized (AVX-512 or AVX2 where available, same results from
-// the portable loop otherwise up to exp's last bit):
+// Gated activations of the fast backend, vectorized (AVX-512 or AVX2 where available, same results
+// from the portable loop otherwise up to exp's last bit):
 //  - swiglu_fast: out = silu(gate) * up = gate / (1 + exp(-gate)) * up; |rel err| < 4 ulp
 //    against the std::exp formula (an AVX-512 exp, as llama.cpp's ggml_v_silu uses one).
 //  - geglu_ggml_fast: llama.cpp's CPU GeGLU (ggml defines GGML_GELU_FP16): gelu is looked up

@@ -21,7 +21,8 @@ struct ChatSpec {
 };
 
 // TEMPLATE may be absent; then ARCHITECTURE decides for families with a single format (gemma3).
-Result<ChatSpec> detect_chat_format(const std::optional<std::string>& tmpl, const std::string& architecture);
+Result<ChatSpec> detect_chat_format(const std::optional<std::string>& tmpl,
+                                    const std::string& architecture);
 
 // Renders MESSAGES without BOS (see Model::apply_chat_template).
 Result<std::string> render_chat(const ChatSpec& spec, const std::vector<ChatMessage>& messages,

@@ -29,12 +29,16 @@ inline bool by_logit_desc(const std::pair<float, int32_t>& a, const std::pair<fl
 }  // namespace
 
 Result<Sampler> Sampler::create(const SamplerOptions& o) {
-  auto bad = [](const std::string& what) { return Status(StatusCode::kInvalidArgument, "sampler: " + what); };
+  auto bad = [](const std::string& what) {
+    return Status(StatusCode::kInvalidArgument, "sampler: " + what);
+  };
   if (std::isnan(o.temperature)) return bad("temperature is NaN");
   if (std::isnan(o.top_p) || o.top_p < 0) return bad("top_p must be >= 0");
   if (std::isnan(o.min_p) || o.min_p > 1) return bad("min_p must be <= 1");
-  if (std::isnan(o.repeat_penalty) || o.repeat_penalty <= 0) return bad("repeat_penalty must be > 0");
-  if (std::isnan(o.frequency_penalty) || std::isnan(o.presence_penalty)) return bad("penalty is NaN");
+  if (std::isnan(o.repeat_penalty) || o.repeat_penalty <= 0)
+    return bad("repeat_penalty must be > 0");
+  if (std::isnan(o.frequency_penalty) || std::isnan(o.presence_penalty))
+    return bad("penalty is NaN");
   if (o.penalty_last_n < -1) return bad("penalty_last_n must be >= -1");
   for (const auto& [id, b] : o.logit_bias) {
     if (id < 0) return bad("logit_bias token id " + std::to_string(id) + " is negative");
@@ -74,7 +78,8 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
   for (const auto& [id, b] : o.logit_bias)
     if (id >= 0 && id < n_vocab) work_[id] += b;
 
-  const bool penalize = o.repeat_penalty != 1.0f || o.frequency_penalty != 0.0f || o.presence_penalty != 0.0f;
+  const bool penalize =
+      o.repeat_penalty != 1.0f || o.frequency_penalty != 0.0f || o.presence_penalty != 0.0f;
   if (penalize && !history.empty() && o.penalty_last_n != 0) {
     size_t n = history.size();
     if (o.penalty_last_n > 0) n = std::min(n, static_cast<size_t>(o.penalty_last_n));
@@ -100,7 +105,8 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
   size_t n = candidates_.size();
   if (o.top_k > 0 && static_cast<size_t>(o.top_k) < n) {
     n = static_cast<size_t>(o.top_k);
-    std::partial_sort(candidates_.begin(), candidates_.begin() + n, candidates_.end(), by_logit_desc);
+    std::partial_sort(candidates_.begin(), candidates_.begin() + n, candidates_.end(),
+                      by_logit_desc);
   } else {
     std::sort(candidates_.begin(), candidates_.end(), by_logit_desc);
   }

@@ -62,9 +62,9 @@ Result<std::shared_ptr<const Regex>> Regex::compile(std::string_view pattern,
                                                     const std::string& what) {
   int err = 0;
   PCRE2_SIZE off = 0;
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                                   PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &err, &off,
-                                   nullptr);
+  pcre2_code* code =
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                    PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &err, &off, nullptr);
   if (!code) {
     return Status(StatusCode::kUnsupported, what + ": cannot compile regex at pattern offset " +
                                                 std::to_string(off) + ": " + pcre2_message(err));
@@ -110,9 +110,8 @@ int Regex::find(std::string_view subject, size_t start, size_t* begin, size_t* e
                   : pcre2_match(code, subj, subject.size(), pos, 0, ts.md, ts.mc);
     if (rc == PCRE2_ERROR_NOMATCH) return 0;
     if (rc < 0) {
-      *err = Status(StatusCode::kOutOfRange,
-                    what_ + ": regex matching failed at byte " + std::to_string(pos) + ": " +
-                        pcre2_message(rc));
+      *err = Status(StatusCode::kOutOfRange, what_ + ": regex matching failed at byte " +
+                                                 std::to_string(pos) + ": " + pcre2_message(rc));
       return -1;
     }
     // rc == 0 only means the ovector is too small for the capture groups; group 0 is valid.
@@ -256,17 +255,18 @@ Status PreTokenizer::run_from(size_t step, std::string_view piece, bool at_origi
       bool prepend = s.prepend == PreTokenizerStep::Prepend::kAlways ||
                      (s.prepend == PreTokenizerStep::Prepend::kFirst && at_origin);
       for (char c : piece) {
-        if (c == ' ') r += s.replacement;
-        else r.push_back(c);
+        if (c == ' ')
+          r += s.replacement;
+        else
+          r.push_back(c);
       }
       if (prepend && !std::string_view(r).starts_with(s.replacement)) r.insert(0, s.replacement);
       if (!s.split || !s.regex) return run_from(step + 1, r, at_origin, mapped, sink, ctx);
       std::string_view rv = r;
-      return split_piece(*s.regex, rv, SplitBehavior::kMergedWithNext, false,
-                         [&](size_t b, size_t e) {
-                           return run_from(step + 1, rv.substr(b, e - b), at_origin && b == 0,
-                                           mapped, sink, ctx);
-                         });
+      return split_piece(
+          *s.regex, rv, SplitBehavior::kMergedWithNext, false, [&](size_t b, size_t e) {
+            return run_from(step + 1, rv.substr(b, e - b), at_origin && b == 0, mapped, sink, ctx);
+          });
     }
   }
   return Status::ok();
@@ -323,19 +323,20 @@ const std::map<std::string, PreSpec>& pre_table() {
     const PreSpec starcoder{{R"(\p{N})", kGpt2NoTrail}, false};
     const PreSpec gpt4o{{kGpt4o}, false};
     t["default"] = {{R"([\p{P}\$\+<=>\^~\|]+)", kGpt2NoTrail, R"(\p{N}+)", "[0-9][0-9][0-9]"}};
-    for (const char* n : {"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral",
-                          "midm-2.0", "lfm2"})
+    for (const char* n :
+         {"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2"})
       t[n] = llama3;
     for (const char* n : {"dbrx", "smaug-bpe"}) t[n] = llama3_like;
     t["chatglm-bpe"] = t["glm4"] = llama3_like;
-    t["deepseek-llm"] = {{"[\r\n]", kDeepseekLlmLetters, kDeepseekLlmPunct, R"(\s+$)", kCjk,
-                          R"(\p{N}+)"}};
+    t["deepseek-llm"] = {
+        {"[\r\n]", kDeepseekLlmLetters, kDeepseekLlmPunct, R"(\s+$)", kCjk, R"(\p{N}+)"}};
     t["deepseek-coder"] = {{"[\r\n]", R"(\s?\p{L}+)", R"(\s?\p{P}+)", kCjk, R"(\p{N})"}};
-    t["deepseek-v3"] = {{R"(\p{N}{1,3})", "[\u4E00-\u9FA5\u3040-\u309F\u30A0-\u30FF]+",
-                         R"([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"}};
+    t["deepseek-v3"] = {
+        {R"(\p{N}{1,3})", "[\u4E00-\u9FA5\u3040-\u309F\u30A0-\u30FF]+",
+         R"([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"}};
     t["falcon"] = {{R"([\p{P}\$\+<=>\^~\|`]+)", kGpt2NoTrail, "[0-9][0-9][0-9]"}};
-    for (const char* n : {"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone",
-                          "minerva-7b"})
+    for (const char* n :
+         {"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b"})
       t[n] = starcoder;
     for (const char* n : {"gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es",
                           "jina-v2-de", "a.x-4.0", "mellum", "jina-v1-en", "jina-v2-code",
@@ -372,15 +373,16 @@ Result<PreTokenizer> pretokenizer_for_gguf_pre(const std::string& name, bool* ig
   if (key.empty()) {
     key = "default";
     if (warning)
-      *warning = "GGUF has no tokenizer.ggml.pre; using llama.cpp's 'default' pre-tokenizer "
-                 "(token ids may differ from the original tokenizer)";
+      *warning =
+          "GGUF has no tokenizer.ggml.pre; using llama.cpp's 'default' pre-tokenizer "
+          "(token ids may differ from the original tokenizer)";
   }
   auto it = pre_table().find(key);
   if (it == pre_table().end()) {
     std::string known;
     for (const auto& n : known_gguf_pre_names()) known += (known.empty() ? "" : ", ") + n;
-    return Status(StatusCode::kUnsupported,
-                  "tokenizer.ggml.pre: unknown pre-tokenizer '" + name + "' (known: " + known + ")");
+    return Status(StatusCode::kUnsupported, "tokenizer.ggml.pre: unknown pre-tokenizer '" + name +
+                                                "' (known: " + known + ")");
   }
   PreTokenizer pt;
   for (size_t i = 0; i < it->second.patterns.size(); ++i) {

@@ -83,8 +83,8 @@ class PreTokenizer {
   Status run(std::string_view text, bool at_start, PieceSink sink, void* ctx) const;
 
  private:
-  Status run_from(size_t step, std::string_view piece, bool at_origin, bool mapped,
-                  PieceSink sink, void* ctx) const;
+  Status run_from(size_t step, std::string_view piece, bool at_origin, bool mapped, PieceSink sink,
+                  void* ctx) const;
 };
 
 // The pattern HF's ByteLevel pre-tokenizer (use_regex) and GPT-2 use.

@@ -18,15 +18,23 @@ constexpr uint64_t kMaxFileBytes = uint64_t(1) << 30;
 
 const char* type_name(const json& j) {
   switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return "a string";
-    case json::value_t::boolean: return "a boolean";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::boolean:
+      return "a boolean";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer";
-    case json::value_t::number_float: return "a number";
-    default: return "an unknown value";
+    case json::value_t::number_unsigned:
+      return "an integer";
+    case json::value_t::number_float:
+      return "a number";
+    default:
+      return "an unknown value";
   }
 }
 
@@ -51,8 +59,8 @@ class Builder {
     *out = it->get<bool>();
     return Status::ok();
   }
-  Status opt_string(const json& obj, const char* key, const std::string& path,
-                    std::string* out, bool* present = nullptr) const {
+  Status opt_string(const json& obj, const char* key, const std::string& path, std::string* out,
+                    bool* present = nullptr) const {
     auto it = obj.find(key);
     if (present) *present = false;
     if (it == obj.end() || it->is_null()) return Status::ok();
@@ -99,11 +107,10 @@ class Builder {
     NormalizerStep s;
     if (type == "Sequence") {
       auto it = j.find("normalizers");
-      if (it == j.end() || !it->is_array())
-        return err(path + ".normalizers", "expected an array");
+      if (it == j.end() || !it->is_array()) return err(path + ".normalizers", "expected an array");
       for (size_t i = 0; i < it->size(); ++i)
-        LLMKIT_RETURN_IF_ERROR(normalizer((*it)[i], path + ".normalizers[" + std::to_string(i) + "]",
-                                          out, depth + 1));
+        LLMKIT_RETURN_IF_ERROR(
+            normalizer((*it)[i], path + ".normalizers[" + std::to_string(i) + "]", out, depth + 1));
       return Status::ok();
     } else if (type == "NFC") {
       s.kind = NormalizerStep::Kind::kNfc;
@@ -131,8 +138,7 @@ class Builder {
     return Status::ok();
   }
 
-  Result<SplitBehavior> behavior(const json& j, const std::string& path,
-                                 SplitBehavior dflt) const {
+  Result<SplitBehavior> behavior(const json& j, const std::string& path, SplitBehavior dflt) const {
     auto it = j.find("behavior");
     if (it == j.end() || it->is_null()) return dflt;
     if (!it->is_string()) return type_err(path + ".behavior", "a string", *it);
@@ -178,8 +184,8 @@ class Builder {
       LLMKIT_ASSIGN_OR_RETURN(s.behavior, behavior(j, path, SplitBehavior::kIsolated));
       LLMKIT_RETURN_IF_ERROR(opt_bool(j, "invert", path, &s.invert));
     } else if (type == "ByteLevel") {
-      if (pt.has_byte_level()) return err(path, "more than one ByteLevel pre-tokenizer",
-                                          StatusCode::kUnsupported);
+      if (pt.has_byte_level())
+        return err(path, "more than one ByteLevel pre-tokenizer", StatusCode::kUnsupported);
       s.kind = PreTokenizerStep::Kind::kByteLevel;
       s.use_regex = true;
       LLMKIT_RETURN_IF_ERROR(opt_bool(j, "add_prefix_space", path, &s.add_prefix_space));
@@ -210,10 +216,14 @@ class Builder {
       bool have_scheme = false;
       LLMKIT_RETURN_IF_ERROR(opt_string(j, "prepend_scheme", path, &scheme, &have_scheme));
       if (have_scheme) {
-        if (scheme == "always") s.prepend = PreTokenizerStep::Prepend::kAlways;
-        else if (scheme == "first") s.prepend = PreTokenizerStep::Prepend::kFirst;
-        else if (scheme == "never") s.prepend = PreTokenizerStep::Prepend::kNever;
-        else return err(path + ".prepend_scheme", "unknown scheme '" + scheme + "'");
+        if (scheme == "always")
+          s.prepend = PreTokenizerStep::Prepend::kAlways;
+        else if (scheme == "first")
+          s.prepend = PreTokenizerStep::Prepend::kFirst;
+        else if (scheme == "never")
+          s.prepend = PreTokenizerStep::Prepend::kNever;
+        else
+          return err(path + ".prepend_scheme", "unknown scheme '" + scheme + "'");
       } else {
         bool add = true;
         LLMKIT_RETURN_IF_ERROR(opt_bool(j, "add_prefix_space", path, &add));
@@ -259,8 +269,8 @@ class Builder {
       auto it = j.find("processors");
       if (it == j.end() || !it->is_array()) return err(path + ".processors", "expected an array");
       for (size_t i = 0; i < it->size(); ++i)
-        LLMKIT_RETURN_IF_ERROR(post_processor((*it)[i], path + ".processors[" + std::to_string(i) + "]",
-                                              c, ids, found, depth + 1));
+        LLMKIT_RETURN_IF_ERROR(post_processor(
+            (*it)[i], path + ".processors[" + std::to_string(i) + "]", c, ids, found, depth + 1));
       return Status::ok();
     }
     if (type == "ByteLevel") return Status::ok();
@@ -303,8 +313,8 @@ class Builder {
         // special_tokens maps the name to its ids; fall back to the vocabulary.
         if (auto sp = j.find("special_tokens"); sp != j.end() && sp->is_object()) {
           if (auto t = sp->find(tok); t != sp->end() && t->is_object()) {
-            if (auto v = t->find("ids"); v != t->end() && v->is_array() && v->size() == 1 &&
-                                         (*v)[0].is_number_integer())
+            if (auto v = t->find("ids");
+                v != t->end() && v->is_array() && v->size() == 1 && (*v)[0].is_number_integer())
               id = int32_t(std::clamp<int64_t>((*v)[0].get<int64_t>(), -1, kMaxTokenId));
           }
         }
@@ -345,8 +355,8 @@ class Builder {
     if (type == "Strip") {
       auto s = j.find("start");
       auto c = j.find("content");
-      return s != j.end() && s->is_number_integer() && s->get<int64_t>() >= 1 &&
-             c != j.end() && c->is_string() && c->get<std::string>() == " ";
+      return s != j.end() && s->is_number_integer() && s->get<int64_t>() >= 1 && c != j.end() &&
+             c->is_string() && c->get<std::string>() == " ";
     }
     if (type == "Metaspace") {
       if (auto ps = j.find("prepend_scheme"); ps != j.end() && ps->is_string())
@@ -382,8 +392,9 @@ class Builder {
         return type_err("model.vocab[" + quote_piece(it.key()) + "]", "an integer", it.value());
       int64_t id = it.value().get<int64_t>();
       if (id < 0 || id >= kMaxTokenId)
-        return err("model.vocab[" + quote_piece(it.key()) + "]",
-                   "id " + std::to_string(id) + " out of range [0, " + std::to_string(kMaxTokenId) + ")");
+        return err(
+            "model.vocab[" + quote_piece(it.key()) + "]",
+            "id " + std::to_string(id) + " out of range [0, " + std::to_string(kMaxTokenId) + ")");
       max_id = std::max(max_id, id);
     }
     // --- added tokens (may extend the id space)
@@ -470,10 +481,12 @@ class Builder {
     LLMKIT_RETURN_IF_ERROR(opt_string(model, "unk_token", "model", &unk, &has_unk));
     if (has_unk) {
       auto f = ids.find(unk);
-      if (f == ids.end()) return err("model.unk_token", quote_piece(unk) + " is not in the vocabulary");
+      if (f == ids.end())
+        return err("model.unk_token", quote_piece(unk) + " is not in the vocabulary");
       c.unk_id = f->second;
       c.special.unk = f->second;
-      if (c.attrs[size_t(f->second)] == TokenAttr::kNormal) c.attrs[size_t(f->second)] = TokenAttr::kUnknown;
+      if (c.attrs[size_t(f->second)] == TokenAttr::kNormal)
+        c.attrs[size_t(f->second)] = TokenAttr::kUnknown;
     }
 
     // --- merges
@@ -506,7 +519,8 @@ class Builder {
       } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
         c.merges.emplace_back(e[0].get<std::string>(), e[1].get<std::string>());
       } else {
-        return type_err("model.merges[" + std::to_string(i) + "]", "a string or a pair of strings", e);
+        return type_err("model.merges[" + std::to_string(i) + "]", "a string or a pair of strings",
+                        e);
       }
     }
 
@@ -517,8 +531,8 @@ class Builder {
       LLMKIT_RETURN_IF_ERROR(pre_tokenizer(*p, "pre_tokenizer", c.pre));
     // Each step is one level of recursion per piece; real pipelines have at most a handful.
     if (c.pre.steps.size() > 64 || c.normalizers.size() > 64)
-      return err(c.pre.steps.size() > 64 ? "pre_tokenizer" : "normalizer",
-                 "more than 64 steps", StatusCode::kUnsupported);
+      return err(c.pre.steps.size() > 64 ? "pre_tokenizer" : "normalizer", "more than 64 steps",
+                 StatusCode::kUnsupported);
     c.byte_level = c.pre.has_byte_level();
     bool have_post = false;
     if (auto p = root.find("post_processor"); p != root.end())
@@ -532,8 +546,10 @@ class Builder {
       if (int32_t id = config_token(*cfg, "eos_token", c, ids); id >= 0) c.special.eos = id;
       if (int32_t id = config_token(*cfg, "pad_token", c, ids); id >= 0) c.special.pad = id;
       if (int32_t id = config_token(*cfg, "unk_token", c, ids); id >= 0) c.special.unk = id;
-      LLMKIT_RETURN_IF_ERROR(opt_bool(*cfg, "add_bos_token", "tokenizer_config.json", &c.special.add_bos));
-      LLMKIT_RETURN_IF_ERROR(opt_bool(*cfg, "add_eos_token", "tokenizer_config.json", &c.special.add_eos));
+      LLMKIT_RETURN_IF_ERROR(
+          opt_bool(*cfg, "add_bos_token", "tokenizer_config.json", &c.special.add_bos));
+      LLMKIT_RETURN_IF_ERROR(
+          opt_bool(*cfg, "add_eos_token", "tokenizer_config.json", &c.special.add_eos));
     }
     if (c.special.add_bos && c.special.bos < 0) c.special.add_bos = false;
     if (c.special.add_eos && c.special.eos < 0) c.special.add_eos = false;
@@ -566,8 +582,8 @@ Result<std::string> read_file(const std::string& path) {
   std::streamoff size = f.tellg();
   if (size < 0) return Status(StatusCode::kIoError, path + ": cannot determine size");
   if (uint64_t(size) > kMaxFileBytes)
-    return Status(StatusCode::kCorruptFile, path + ": " + std::to_string(size) +
-                                                " bytes is too large for a tokenizer file");
+    return Status(StatusCode::kCorruptFile,
+                  path + ": " + std::to_string(size) + " bytes is too large for a tokenizer file");
   std::string data(size_t(size), '\0');
   f.seekg(0);
   if (!f.read(data.data(), size)) return Status(StatusCode::kIoError, path + ": read failed");

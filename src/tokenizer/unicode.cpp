@@ -16,8 +16,10 @@ uint8_t ccc_of(uint32_t cp) {
   size_t lo = 0, hi = std::size(kCccRanges);
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (kCccRanges[mid][1] < cp) lo = mid + 1;
-    else hi = mid;
+    if (kCccRanges[mid][1] < cp)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   if (lo < std::size(kCccRanges) && kCccRanges[lo][0] <= cp) return uint8_t(kCccRanges[lo][2]);
   return 0;
@@ -28,8 +30,10 @@ bool nfc_unsafe(uint32_t cp) {
   size_t lo = 0, hi = std::size(kNfcUnsafe);
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (kNfcUnsafe[mid][1] < cp) lo = mid + 1;
-    else hi = mid;
+    if (kNfcUnsafe[mid][1] < cp)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return lo < std::size(kNfcUnsafe) && kNfcUnsafe[lo][0] <= cp;
 }
@@ -75,7 +79,10 @@ void nfc_run(const std::vector<uint32_t>& cps, std::string& out) {
   for (uint32_t cp : cps) decompose(cp, d);
   // Canonical ordering: stable sort each maximal run of non-starters by combining class.
   for (size_t i = 0; i < d.size();) {
-    if (ccc_of(d[i]) == 0) { ++i; continue; }
+    if (ccc_of(d[i]) == 0) {
+      ++i;
+      continue;
+    }
     size_t j = i;
     while (j < d.size() && ccc_of(d[j]) != 0) ++j;
     std::stable_sort(d.begin() + i, d.begin() + j,
@@ -114,16 +121,34 @@ void nfc_run(const std::vector<uint32_t>& cps, std::string& out) {
 
 int32_t utf8_decode(const unsigned char* s, size_t n, size_t* len) noexcept {
   unsigned char c = s[0];
-  if (c < 0x80) { *len = 1; return c; }
+  if (c < 0x80) {
+    *len = 1;
+    return c;
+  }
   size_t l;
   uint32_t cp;
-  if ((c & 0xE0) == 0xC0) { l = 2; cp = c & 0x1F; }
-  else if ((c & 0xF0) == 0xE0) { l = 3; cp = c & 0x0F; }
-  else if ((c & 0xF8) == 0xF0) { l = 4; cp = c & 0x07; }
-  else { *len = 1; return -1; }
-  if (n < l) { *len = 1; return -1; }
+  if ((c & 0xE0) == 0xC0) {
+    l = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    l = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    l = 4;
+    cp = c & 0x07;
+  } else {
+    *len = 1;
+    return -1;
+  }
+  if (n < l) {
+    *len = 1;
+    return -1;
+  }
   for (size_t i = 1; i < l; ++i) {
-    if ((s[i] & 0xC0) != 0x80) { *len = 1; return -1; }
+    if ((s[i] & 0xC0) != 0x80) {
+      *len = 1;
+      return -1;
+    }
     cp = (cp << 6) | (s[i] & 0x3F);
   }
   if ((l == 2 && cp < 0x80) || (l == 3 && cp < 0x800) || (l == 4 && cp < 0x10000) ||
@@ -159,10 +184,16 @@ bool nfc_normalize(std::string_view text, std::string& out) {
   // Quick check: a string without any code point that can change under NFC is already NFC.
   bool need = false;
   for (size_t i = 0; i < n;) {
-    if (p[i] < 0xCC) { ++i; continue; }  // every code point below U+0300 is NFC-stable
+    if (p[i] < 0xCC) {
+      ++i;
+      continue;
+    }  // every code point below U+0300 is NFC-stable
     size_t len;
     int32_t cp = utf8_decode(p + i, n - i, &len);
-    if (cp >= 0 && nfc_unsafe(uint32_t(cp))) { need = true; break; }
+    if (cp >= 0 && nfc_unsafe(uint32_t(cp))) {
+      need = true;
+      break;
+    }
     i += len;
   }
   if (!need) return false;
@@ -191,7 +222,8 @@ const ByteLevelAlphabet& byte_level_alphabet() {
     t.cp_to_byte.fill(-1);
     uint32_t next = 256;
     for (int b = 0; b < 256; ++b) {
-      bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+      bool printable =
+          (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
       uint32_t cp = printable ? uint32_t(b) : next++;
       t.byte_to_cp[size_t(b)] = cp;
       t.cp_to_byte[cp] = int16_t(b);

@@ -1,6 +1,7 @@
 /* llmkit.h must compile as strict C99 (-std=c99 -Wall -Wextra -pedantic -Werror): no C++ types,
  * no C11 features. Built and run by tools/abi_check.sh against libllmkit.so; it also prints the
- * struct sizes the Rust/Python bindings mirror, and checks them against the expected LP64 values. */
+ * struct sizes the Rust/Python bindings mirror, and checks them against the expected LP64 values.
+ */
 #include "llmkit.h"
 
 #include <stdio.h>
@@ -49,7 +50,8 @@ int main(void) {
   (void)cb;
 
   if (llmkit_version_number() != LLMKIT_VERSION_NUMBER) {
-    printf("header version %s != library version %s\n", LLMKIT_VERSION_STRING, llmkit_version_string());
+    printf("header version %s != library version %s\n", LLMKIT_VERSION_STRING,
+           llmkit_version_string());
     failures++;
   }
   if (mp.struct_size != sizeof mp || sp.struct_size != sizeof sp || smp.struct_size != sizeof smp ||
@@ -62,9 +64,10 @@ int main(void) {
     printf("NULL path: got %s\n", llmkit_status_str(st));
     failures++;
   }
-  printf("llmkit %s (C99 header OK): sizes model_params=%u session_params=%u sampler_params=%u "
-         "generate_params=%u generation_result=%u timings=%u\n",
-         llmkit_version_string(), (unsigned)sizeof mp, (unsigned)sizeof sp, (unsigned)sizeof smp,
-         (unsigned)sizeof gp, (unsigned)sizeof result, (unsigned)sizeof(llmkit_timings));
+  printf(
+      "llmkit %s (C99 header OK): sizes model_params=%u session_params=%u sampler_params=%u "
+      "generate_params=%u generation_result=%u timings=%u\n",
+      llmkit_version_string(), (unsigned)sizeof mp, (unsigned)sizeof sp, (unsigned)sizeof smp,
+      (unsigned)sizeof gp, (unsigned)sizeof result, (unsigned)sizeof(llmkit_timings));
   return failures == 0 ? 0 : 1;
 }

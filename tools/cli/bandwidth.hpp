@@ -82,8 +82,10 @@ inline double measure_read_bandwidth_inproc(size_t bytes, int n_threads, int pas
   return sink == 0x12345 ? best * (1 + 1e-12) : best;
 }
 
-// The same, measured in a forked child so the parent's peak RSS is unaffected. Returns 0 on failure.
-inline double measure_read_bandwidth(int n_threads, size_t bytes = size_t{1} << 30, int passes = 5) {
+// The same, measured in a forked child so the parent's peak RSS is unaffected. Returns 0 on
+// failure.
+inline double measure_read_bandwidth(int n_threads, size_t bytes = size_t{1} << 30,
+                                     int passes = 5) {
   int fds[2];
   if (pipe(fds) != 0) return 0.0;
   const pid_t pid = fork();

@@ -46,7 +46,8 @@ class Args {
   // Returns true and removes the flag if present.
   bool flag(const std::string& long_name, const std::string& short_name = "");
   // Returns the value and removes the option if present; sets error() when the value is missing.
-  std::optional<std::string> option(const std::string& long_name, const std::string& short_name = "");
+  std::optional<std::string> option(const std::string& long_name,
+                                    const std::string& short_name = "");
   // What remains after options were taken (positional arguments and unknown options).
   const std::vector<std::string>& rest() const { return args_; }
   // Non-empty when an unknown option (starting with '-') is left.

@@ -1,9 +1,10 @@
 // `llmkit bench -m MODEL [-p 512] [-n 128] [-t 1,2] [-r 5] [-o text|json|csv]`
 //
-// Measures the same things as llama.cpp's `llama-bench`, with the same meaning, so bench/compare can
-// put the two side by side:
-//   pp<N>  prompt processing: N token ids evaluated in ONE batch into an empty context; tok/s = N / t.
-//   tg<N>  text generation: N single-token forward passes starting from an empty context; tok/s = N / t.
+// Measures the same things as llama.cpp's `llama-bench`, with the same meaning, so bench/compare
+// can put the two side by side:
+//   pp<N>  prompt processing: N token ids evaluated in ONE batch into an empty context; tok/s = N /
+//   t. tg<N>  text generation: N single-token forward passes starting from an empty context; tok/s
+//   = N / t.
 // Token ids are pseudo-random (fixed seed), as in llama-bench: speed does not depend on them.
 // Each test gets one untimed warm-up run, then -r timed repetitions on the same session (the KV
 // cache is reset between runs). Reported per test: mean and stddev (llama-bench's avg_ts and
@@ -18,9 +19,9 @@
 //             process-wide high-water mark, so it includes earlier thread counts too).
 // And the decode roofline: bytes of weights read per generated token (every tensor except the
 // token embedding table, of which one row is read; a tied output matrix counts in full) ÷ read
-// bandwidth measured by a 1 GiB sum with the same thread count, in this run (tools/cli/bandwidth.hpp,
-// in a forked child so it does not inflate peak RSS). Printed as achieved GB/s = tg tok/s ×
-// bytes/token, and as % of the probe's bandwidth.
+// bandwidth measured by a 1 GiB sum with the same thread count, in this run
+// (tools/cli/bandwidth.hpp, in a forked child so it does not inflate peak RSS). Printed as achieved
+// GB/s = tg tok/s × bytes/token, and as % of the probe's bandwidth.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -102,9 +103,12 @@ uint64_t weight_bytes_per_token(const std::string& path, uint64_t* file_weight_b
   for (const auto& t : g.tensors()) {
     *file_weight_bytes += t.n_bytes;
     if (t.dims.size() >= 2) {
-      auto it = std::find_if(by_type.begin(), by_type.end(), [&](auto& e) { return e.second == t.type; });
-      if (it == by_type.end()) by_type.push_back({t.n_bytes, t.type});
-      else it->first += t.n_bytes;
+      auto it =
+          std::find_if(by_type.begin(), by_type.end(), [&](auto& e) { return e.second == t.type; });
+      if (it == by_type.end())
+        by_type.push_back({t.n_bytes, t.type});
+      else
+        it->first += t.n_bytes;
     }
     if (t.name == "token_embd.weight") {
       embd = &t;
@@ -119,7 +123,8 @@ uint64_t weight_bytes_per_token(const std::string& path, uint64_t* file_weight_b
     if (!has_output) total += embd->n_bytes;
   }
   // The type holding most matrix bytes names the file when it has no general.file_type.
-  if (!by_type.empty()) *main_type = io::type_name(std::max_element(by_type.begin(), by_type.end())->second);
+  if (!by_type.empty())
+    *main_type = io::type_name(std::max_element(by_type.begin(), by_type.end())->second);
   return total;
 }
 
@@ -190,14 +195,18 @@ int parse_options(const std::vector<std::string>& argv, Options& o) {
   o.probe = !args.flag("--no-probe");
   o.warmup = !args.flag("--no-warmup");
   auto bad = [](const std::string& what, const std::string& v) {
-    std::fprintf(stderr, "llmkit bench: bad value for %s: '%s'\n%s", what.c_str(), v.c_str(), usage_text);
+    std::fprintf(stderr, "llmkit bench: bad value for %s: '%s'\n%s", what.c_str(), v.c_str(),
+                 usage_text);
     return 2;
   };
   o.model = default_model_path();
   if (auto v = args.option("--model", "-m")) o.model = *v;
-  if (auto v = args.option("--n-prompt", "-p"); v && !parse_int_list(*v, o.n_prompt, 0)) return bad("-p", *v);
-  if (auto v = args.option("--n-gen", "-n"); v && !parse_int_list(*v, o.n_gen, 0)) return bad("-n", *v);
-  if (auto v = args.option("--threads", "-t"); v && !parse_int_list(*v, o.threads, 1)) return bad("-t", *v);
+  if (auto v = args.option("--n-prompt", "-p"); v && !parse_int_list(*v, o.n_prompt, 0))
+    return bad("-p", *v);
+  if (auto v = args.option("--n-gen", "-n"); v && !parse_int_list(*v, o.n_gen, 0))
+    return bad("-n", *v);
+  if (auto v = args.option("--threads", "-t"); v && !parse_int_list(*v, o.threads, 1))
+    return bad("-t", *v);
   std::vector<int> one;
   if (auto v = args.option("--repetitions", "-r")) {
     if (!parse_int_list(*v, one, 1) || one.size() != 1) return bad("-r", *v);
@@ -216,9 +225,12 @@ int parse_options(const std::vector<std::string>& argv, Options& o) {
     o.output = *v;
   }
   if (auto v = args.option("--backend")) {
-    if (*v == "fast") o.backend = Backend::kFast;
-    else if (*v == "reference") o.backend = Backend::kReference;
-    else return bad("--backend", *v);
+    if (*v == "fast")
+      o.backend = Backend::kFast;
+    else if (*v == "reference")
+      o.backend = Backend::kReference;
+    else
+      return bad("--backend", *v);
   }
   if (!args.error().empty()) {
     std::fprintf(stderr, "llmkit bench: %s\n", args.error().c_str());
@@ -242,15 +254,19 @@ int parse_options(const std::vector<std::string>& argv, Options& o) {
 
 std::string human_size(uint64_t b) {
   char buf[32];
-  if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", b / double(1ull << 30));
-  else std::snprintf(buf, sizeof buf, "%.2f MiB", b / double(1ull << 20));
+  if (b >= (1ull << 30))
+    std::snprintf(buf, sizeof buf, "%.2f GiB", b / double(1ull << 30));
+  else
+    std::snprintf(buf, sizeof buf, "%.2f MiB", b / double(1ull << 20));
   return buf;
 }
 
 std::string human_params(uint64_t n) {
   char buf[32];
-  if (n >= 1000000000ull) std::snprintf(buf, sizeof buf, "%.2f B", n / 1e9);
-  else std::snprintf(buf, sizeof buf, "%.2f M", n / 1e6);
+  if (n >= 1000000000ull)
+    std::snprintf(buf, sizeof buf, "%.2f B", n / 1e9);
+  else
+    std::snprintf(buf, sizeof buf, "%.2f M", n / 1e6);
   return buf;
 }
 
@@ -263,8 +279,8 @@ int run_bench(const std::vector<std::string>& argv) {
   if (o.probe) {
     for (size_t i = 0; i < o.threads.size(); ++i) {
       probe_gbs[i] = measure_read_bandwidth(o.threads[i]);
-      std::fprintf(stderr, "llmkit bench: read bandwidth with %d thread(s): %.1f GB/s\n", o.threads[i],
-                   probe_gbs[i]);
+      std::fprintf(stderr, "llmkit bench: read bandwidth with %d thread(s): %.1f GB/s\n",
+                   o.threads[i], probe_gbs[i]);
     }
   }
   uint64_t file_bytes = 0;
@@ -287,13 +303,15 @@ int run_bench(const std::vector<std::string>& argv) {
     }
     const double load_ms = ms_since(t_load);
     info = (*model)->info();
-    if (!info.repack_cache.empty()) std::fprintf(stderr, "llmkit bench: %s\n", info.repack_cache.c_str());
+    if (!info.repack_cache.empty())
+      std::fprintf(stderr, "llmkit bench: %s\n", info.repack_cache.c_str());
     SessionOptions so;
     so.n_ctx = static_cast<uint32_t>(o.ctx);
     so.n_threads = nt;
     int max_prompt = o.ttft_prompt;
     for (int p : o.n_prompt) max_prompt = std::max(max_prompt, p);
-    so.n_batch = static_cast<uint32_t>(max_prompt);  // one batch per prompt, like llama-bench -b 2048
+    so.n_batch =
+        static_cast<uint32_t>(max_prompt);  // one batch per prompt, like llama-bench -b 2048
     auto session = Session::create(*model, so);
     if (!session.is_ok()) {
       std::fprintf(stderr, "llmkit bench: %s\n", session.status().to_string().c_str());
@@ -323,7 +341,8 @@ int run_bench(const std::vector<std::string>& argv) {
       const auto toks = make_tokens(static_cast<size_t>(n), info.n_vocab, seed);
       s.reset();
       const auto t0 = Clock::now();
-      for (int i = 0; i < n; ++i) LLMKIT_RETURN_IF_ERROR(s.evaluate(std::span(&toks[static_cast<size_t>(i)], 1)));
+      for (int i = 0; i < n; ++i)
+        LLMKIT_RETURN_IF_ERROR(s.evaluate(std::span(&toks[static_cast<size_t>(i)], 1)));
       return ms_since(t0) * 1e6;  // ns
     };
     auto one_test = [&](bool pp, int n) -> int {
@@ -342,7 +361,8 @@ int run_bench(const std::vector<std::string>& argv) {
         }
       }
       for (int rep = 0; rep < o.reps; ++rep) {
-        auto ns = pp ? run_pp(n, 1000 + static_cast<uint64_t>(rep)) : run_tg(n, 2000 + static_cast<uint64_t>(rep));
+        auto ns = pp ? run_pp(n, 1000 + static_cast<uint64_t>(rep))
+                     : run_tg(n, 2000 + static_cast<uint64_t>(rep));
         if (!ns.is_ok()) {
           std::fprintf(stderr, "llmkit bench: %s\n", ns.status().to_string().c_str());
           return 1;
@@ -399,7 +419,10 @@ int run_bench(const std::vector<std::string>& argv) {
       j["n_prompt"] = r.n_prompt;
       j["n_gen"] = r.n_gen;
       j["test"] = r.test;
-      j["avg_ns"] = r.samples_ns.empty() ? 0.0 : std::accumulate(r.samples_ns.begin(), r.samples_ns.end(), 0.0) / static_cast<double>(r.samples_ns.size());
+      j["avg_ns"] = r.samples_ns.empty()
+                        ? 0.0
+                        : std::accumulate(r.samples_ns.begin(), r.samples_ns.end(), 0.0) /
+                              static_cast<double>(r.samples_ns.size());
       j["avg_ts"] = r.ts.mean;
       j["stddev_ts"] = r.ts.stddev;
       j["median_ts"] = r.ts.median;
@@ -421,34 +444,39 @@ int run_bench(const std::vector<std::string>& argv) {
     return 0;
   }
   if (o.output == "csv") {
-    std::printf("model_filename,model_type,backend,n_threads,n_ctx,n_prompt,n_gen,test,avg_ts,stddev_ts,"
-                "median_ts,min_ts,max_ts,load_ms,ttft_ms,peak_rss_bytes,weight_bytes_per_token,"
-                "probe_read_gbs,achieved_read_gbs,roofline_pct\n");
+    std::printf(
+        "model_filename,model_type,backend,n_threads,n_ctx,n_prompt,n_gen,test,avg_ts,stddev_ts,"
+        "median_ts,min_ts,max_ts,load_ms,ttft_ms,peak_rss_bytes,weight_bytes_per_token,"
+        "probe_read_gbs,achieved_read_gbs,roofline_pct\n");
     for (const auto& r : records)
-      std::printf("\"%s\",\"%s\",%s,%d,%d,%d,%d,%s,%.3f,%.3f,%.3f,%.3f,%.3f,%.2f,%.2f,%llu,%llu,%.2f,%.2f,%.1f\n",
-                  model_filename.c_str(), model_type.c_str(), backend, r.n_threads, o.ctx, r.n_prompt,
-                  r.n_gen, r.test.c_str(), r.ts.mean, r.ts.stddev, r.ts.median, r.ts.min, r.ts.max,
-                  r.load_ms, r.ttft_ms, static_cast<unsigned long long>(r.peak_rss),
-                  static_cast<unsigned long long>(bytes_per_token), r.probe_gbs, r.achieved_gbs, r.roof_pct);
+      std::printf(
+          "\"%s\",\"%s\",%s,%d,%d,%d,%d,%s,%.3f,%.3f,%.3f,%.3f,%.3f,%.2f,%.2f,%llu,%llu,%.2f,%.2f,%"
+          ".1f\n",
+          model_filename.c_str(), model_type.c_str(), backend, r.n_threads, o.ctx, r.n_prompt,
+          r.n_gen, r.test.c_str(), r.ts.mean, r.ts.stddev, r.ts.median, r.ts.min, r.ts.max,
+          r.load_ms, r.ttft_ms, static_cast<unsigned long long>(r.peak_rss),
+          static_cast<unsigned long long>(bytes_per_token), r.probe_gbs, r.achieved_gbs,
+          r.roof_pct);
     return 0;
   }
-  std::printf("model: %s (%s, %s, %s params), backend %s, ctx %d, %d repetitions\n", model_filename.c_str(),
-              model_type.c_str(), human_size(file_bytes).c_str(), human_params(info.n_params).c_str(), backend,
-              o.ctx, o.reps);
+  std::printf("model: %s (%s, %s, %s params), backend %s, ctx %d, %d repetitions\n",
+              model_filename.c_str(), model_type.c_str(), human_size(file_bytes).c_str(),
+              human_params(info.n_params).c_str(), backend, o.ctx, o.reps);
   std::printf("| threads | test   |  t/s median | mean ± stddev      | min .. max        |\n");
   std::printf("|--------:|:-------|------------:|:------------------|:------------------|\n");
   for (const auto& r : records) {
     if (r.test == "load") continue;
-    std::printf("| %7d | %-6s | %11.2f | %7.2f ± %-8.2f | %7.2f .. %-7.2f |\n", r.n_threads, r.test.c_str(),
-                r.ts.median, r.ts.mean, r.ts.stddev, r.ts.min, r.ts.max);
+    std::printf("| %7d | %-6s | %11.2f | %7.2f ± %-8.2f | %7.2f .. %-7.2f |\n", r.n_threads,
+                r.test.c_str(), r.ts.median, r.ts.mean, r.ts.stddev, r.ts.min, r.ts.max);
   }
   std::printf("\n");
   int last_t = -1;
   for (const auto& r : records) {
     if (r.n_threads == last_t) continue;
     last_t = r.n_threads;
-    std::printf("threads %d: load %.1f ms, time to first token (%d-token prompt) %.1f ms, peak RSS %s\n",
-                r.n_threads, r.load_ms, o.ttft_prompt, r.ttft_ms, human_size(r.peak_rss).c_str());
+    std::printf(
+        "threads %d: load %.1f ms, time to first token (%d-token prompt) %.1f ms, peak RSS %s\n",
+        r.n_threads, r.load_ms, o.ttft_prompt, r.ttft_ms, human_size(r.peak_rss).c_str());
   }
   if (bytes_per_token > 0) {
     std::printf("\ndecode roofline: %.1f MB of weights read per token (GGUF tensor sizes)\n",
@@ -456,19 +484,22 @@ int run_bench(const std::vector<std::string>& argv) {
     for (const auto& r : records) {
       if (r.n_gen == 0) continue;
       if (r.probe_gbs > 0)
-        std::printf("  threads %d %s: %.2f tok/s x %.1f MB = %.1f GB/s achieved = %.0f%% of %.1f GB/s probe"
-                    " (roof %.1f tok/s)\n",
-                    r.n_threads, r.test.c_str(), r.ts.median, bytes_per_token / 1e6, r.achieved_gbs, r.roof_pct,
-                    r.probe_gbs, r.probe_gbs * 1e9 / static_cast<double>(bytes_per_token));
+        std::printf(
+            "  threads %d %s: %.2f tok/s x %.1f MB = %.1f GB/s achieved = %.0f%% of %.1f GB/s probe"
+            " (roof %.1f tok/s)\n",
+            r.n_threads, r.test.c_str(), r.ts.median, bytes_per_token / 1e6, r.achieved_gbs,
+            r.roof_pct, r.probe_gbs, r.probe_gbs * 1e9 / static_cast<double>(bytes_per_token));
       else
         std::printf("  threads %d %s: %.2f tok/s x %.1f MB = %.1f GB/s achieved (probe skipped)\n",
-                    r.n_threads, r.test.c_str(), r.ts.median, bytes_per_token / 1e6, r.achieved_gbs);
+                    r.n_threads, r.test.c_str(), r.ts.median, bytes_per_token / 1e6,
+                    r.achieved_gbs);
     }
   }
   return 0;
 }
 
-Register reg("bench", "Measure prompt/decode speed, load time, TTFT, peak RSS (llama-bench style)", run_bench);
+Register reg("bench", "Measure prompt/decode speed, load time, TTFT, peak RSS (llama-bench style)",
+             run_bench);
 
 }  // namespace
 }  // namespace llmkit::cli

@@ -12,10 +12,14 @@ namespace {
 
 std::string human_bytes(uint64_t b) {
   char buf[32];
-  if (b >= (1ull << 30)) snprintf(buf, sizeof buf, "%.2f GiB", b / double(1ull << 30));
-  else if (b >= (1ull << 20)) snprintf(buf, sizeof buf, "%.2f MiB", b / double(1ull << 20));
-  else if (b >= (1ull << 10)) snprintf(buf, sizeof buf, "%.2f KiB", b / double(1ull << 10));
-  else snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
+  if (b >= (1ull << 30))
+    snprintf(buf, sizeof buf, "%.2f GiB", b / double(1ull << 30));
+  else if (b >= (1ull << 20))
+    snprintf(buf, sizeof buf, "%.2f MiB", b / double(1ull << 20));
+  else if (b >= (1ull << 10))
+    snprintf(buf, sizeof buf, "%.2f KiB", b / double(1ull << 10));
+  else
+    snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
   return buf;
 }
 
@@ -23,7 +27,8 @@ int run_inspect(const std::vector<std::string>& argv) {
   Args args(argv);
   if (args.flag("--help", "-h")) {
     std::fprintf(stderr,
-                 "usage: llmkit inspect [PATH] [--json] [--sha256] [--metadata] [--tensors] [--ctx N] [--kv-type f32|f16|bf16]\n"
+                 "usage: llmkit inspect [PATH] [--json] [--sha256] [--metadata] [--tensors] [--ctx "
+                 "N] [--kv-type f32|f16|bf16]\n"
                  "  PATH: a GGUF file (first split of a split model) or a Hugging Face folder;\n"
                  "        default: the model fetched by the setup script.\n");
     return 0;
@@ -82,19 +87,33 @@ int run_inspect(const std::vector<std::string>& argv) {
     j["weights_bytes"] = s.weights_bytes;
     j["type_mix"] = nlohmann::ordered_json::array();
     for (const auto& m : s.type_mix)
-      j["type_mix"].push_back({{"type", m.type}, {"tensors", m.n_tensors}, {"elements", m.n_elements}, {"bytes", m.n_bytes}});
+      j["type_mix"].push_back({{"type", m.type},
+                               {"tensors", m.n_tensors},
+                               {"elements", m.n_elements},
+                               {"bytes", m.n_bytes}});
     j["context_length"] = s.n_ctx_train;
     j["vocab_size"] = s.n_vocab;
     j["tokenizer"] = {{"type", s.tokenizer_type}, {"pre", s.tokenizer_pre}};
     j["special_tokens"] = nlohmann::ordered_json::object();
-    for (const auto& t : s.special_tokens) j["special_tokens"][t.role] = {{"id", t.id}, {"text", t.text}};
+    for (const auto& t : s.special_tokens)
+      j["special_tokens"][t.role] = {{"id", t.id}, {"text", t.text}};
     j["chat_template"] = s.has_chat_template;
     j["qk_row_order"] = s.qk_row_order;
-    j["hparams"] = {{"n_embd", hp.n_embd}, {"n_layer", hp.n_layer}, {"n_head", hp.n_head}, {"n_head_kv", hp.n_head_kv},
-                    {"head_dim", hp.head_dim}, {"n_ff", hp.n_ff}, {"norm_eps", hp.norm_eps}, {"rope_theta", hp.rope_theta},
-                    {"sliding_window", hp.sliding_window}, {"tie_embeddings", hp.tie_embeddings}};
-    j["memory"] = {{"n_ctx", s.memory.n_ctx}, {"kv_type", s.memory.kv_type}, {"weights_bytes", s.memory.weights_bytes},
-                   {"kv_cache_bytes", s.memory.kv_cache_bytes}, {"scratch_bytes", s.memory.scratch_bytes},
+    j["hparams"] = {{"n_embd", hp.n_embd},
+                    {"n_layer", hp.n_layer},
+                    {"n_head", hp.n_head},
+                    {"n_head_kv", hp.n_head_kv},
+                    {"head_dim", hp.head_dim},
+                    {"n_ff", hp.n_ff},
+                    {"norm_eps", hp.norm_eps},
+                    {"rope_theta", hp.rope_theta},
+                    {"sliding_window", hp.sliding_window},
+                    {"tie_embeddings", hp.tie_embeddings}};
+    j["memory"] = {{"n_ctx", s.memory.n_ctx},
+                   {"kv_type", s.memory.kv_type},
+                   {"weights_bytes", s.memory.weights_bytes},
+                   {"kv_cache_bytes", s.memory.kv_cache_bytes},
+                   {"scratch_bytes", s.memory.scratch_bytes},
                    {"total_bytes", s.memory.total()}};
     if (want_sha) {
       j["sha256"] = nlohmann::ordered_json::object();
@@ -103,8 +122,12 @@ int run_inspect(const std::vector<std::string>& argv) {
     if (want_tensors) {
       j["tensors"] = nlohmann::ordered_json::array();
       for (const auto& t : d.tensors)
-        j["tensors"].push_back({{"name", t.name}, {"type", io::type_name(static_cast<uint32_t>(t.type))}, {"shape", t.shape},
-                                {"bytes", t.n_bytes}, {"source", t.source_name}, {"offset", t.file_offset}});
+        j["tensors"].push_back({{"name", t.name},
+                                {"type", io::type_name(static_cast<uint32_t>(t.type))},
+                                {"shape", t.shape},
+                                {"bytes", t.n_bytes},
+                                {"source", t.source_name},
+                                {"offset", t.file_offset}});
     }
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
@@ -115,30 +138,39 @@ int run_inspect(const std::vector<std::string>& argv) {
   std::printf("license:         %s\n", s.license.empty() ? "(not stated)" : s.license.c_str());
   std::printf("parameters:      %llu (%.2f M)\n", (unsigned long long)s.n_params, s.n_params / 1e6);
   std::printf("file type:       %s\n", s.file_type.c_str());
-  std::printf("tensors:         %llu, %s of weights\n", (unsigned long long)s.n_tensors, human_bytes(s.weights_bytes).c_str());
+  std::printf("tensors:         %llu, %s of weights\n", (unsigned long long)s.n_tensors,
+              human_bytes(s.weights_bytes).c_str());
   std::printf("tensor types:\n");
   for (const auto& m : s.type_mix)
-    std::printf("  %-8s %4llu tensors %12llu elements %14llu bytes (%s)\n", m.type.c_str(), (unsigned long long)m.n_tensors,
-                (unsigned long long)m.n_elements, (unsigned long long)m.n_bytes, human_bytes(m.n_bytes).c_str());
+    std::printf("  %-8s %4llu tensors %12llu elements %14llu bytes (%s)\n", m.type.c_str(),
+                (unsigned long long)m.n_tensors, (unsigned long long)m.n_elements,
+                (unsigned long long)m.n_bytes, human_bytes(m.n_bytes).c_str());
   std::printf("context length:  %u\n", s.n_ctx_train);
-  std::printf("vocabulary:      %u tokens, tokenizer %s%s%s\n", s.n_vocab, s.tokenizer_type.empty() ? "(none)" : s.tokenizer_type.c_str(),
+  std::printf("vocabulary:      %u tokens, tokenizer %s%s%s\n", s.n_vocab,
+              s.tokenizer_type.empty() ? "(none)" : s.tokenizer_type.c_str(),
               s.tokenizer_pre.empty() ? "" : ", pre-tokenizer ", s.tokenizer_pre.c_str());
   std::printf("special tokens: ");
   if (s.special_tokens.empty()) std::printf(" (none)");
-  for (const auto& t : s.special_tokens) std::printf(" %s=%lld %s", t.role.c_str(), (long long)t.id, t.text.c_str());
+  for (const auto& t : s.special_tokens)
+    std::printf(" %s=%lld %s", t.role.c_str(), (long long)t.id, t.text.c_str());
   std::printf("\n");
   std::printf("chat template:   %s\n", s.has_chat_template ? "present" : "absent");
-  std::printf("hyperparameters: n_embd=%u n_layer=%u n_head=%u n_head_kv=%u head_dim=%u n_ff=%u rope_theta=%g eps=%g%s\n", hp.n_embd,
-              hp.n_layer, hp.n_head, hp.n_head_kv, hp.head_dim, hp.n_ff, hp.rope_theta, hp.norm_eps,
-              hp.tie_embeddings ? " tied-embeddings" : "");
+  std::printf(
+      "hyperparameters: n_embd=%u n_layer=%u n_head=%u n_head_kv=%u head_dim=%u n_ff=%u "
+      "rope_theta=%g eps=%g%s\n",
+      hp.n_embd, hp.n_layer, hp.n_head, hp.n_head_kv, hp.head_dim, hp.n_ff, hp.rope_theta,
+      hp.norm_eps, hp.tie_embeddings ? " tied-embeddings" : "");
   std::printf("q/k row order:   %s\n", s.qk_row_order.c_str());
-  std::printf("memory estimate: %s at ctx %u, KV %s (weights %s + KV cache %s + scratch %s)\n", human_bytes(s.memory.total()).c_str(),
-              s.memory.n_ctx, s.memory.kv_type.c_str(), human_bytes(s.memory.weights_bytes).c_str(),
-              human_bytes(s.memory.kv_cache_bytes).c_str(), human_bytes(s.memory.scratch_bytes).c_str());
+  std::printf("memory estimate: %s at ctx %u, KV %s (weights %s + KV cache %s + scratch %s)\n",
+              human_bytes(s.memory.total()).c_str(), s.memory.n_ctx, s.memory.kv_type.c_str(),
+              human_bytes(s.memory.weights_bytes).c_str(),
+              human_bytes(s.memory.kv_cache_bytes).c_str(),
+              human_bytes(s.memory.scratch_bytes).c_str());
   for (const auto& [f, h] : hashes) std::printf("sha256:          %s  %s\n", h.c_str(), f.c_str());
   if (want_meta && d.gguf) {
     std::printf("metadata:\n");
-    for (const auto& [k, v] : d.gguf->metadata()) std::printf("  %s = %s\n", k.c_str(), v.to_display().c_str());
+    for (const auto& [k, v] : d.gguf->metadata())
+      std::printf("  %s = %s\n", k.c_str(), v.to_display().c_str());
   } else if (want_meta) {
     std::printf("config:\n");
     for (const auto& [k, v] : hp.raw) std::printf("  %s = %s\n", k.c_str(), v.c_str());
@@ -147,15 +179,19 @@ int run_inspect(const std::vector<std::string>& argv) {
     std::printf("tensors:\n");
     for (const auto& t : d.tensors) {
       std::string shape;
-      for (size_t i = 0; i < t.shape.size(); ++i) shape += (i ? " x " : "") + std::to_string(t.shape[i]);
-      std::printf("  %-40s %-6s [%s] %llu bytes\n", t.name.c_str(), io::type_name(static_cast<uint32_t>(t.type)).c_str(),
-                  shape.c_str(), (unsigned long long)t.n_bytes);
+      for (size_t i = 0; i < t.shape.size(); ++i)
+        shape += (i ? " x " : "") + std::to_string(t.shape[i]);
+      std::printf("  %-40s %-6s [%s] %llu bytes\n", t.name.c_str(),
+                  io::type_name(static_cast<uint32_t>(t.type)).c_str(), shape.c_str(),
+                  (unsigned long long)t.n_bytes);
     }
   }
   return 0;
 }
 
-Register reg("inspect", "Describe a model (GGUF file or HF folder): architecture, sizes, tokenizer, memory", run_inspect);
+Register reg("inspect",
+             "Describe a model (GGUF file or HF folder): architecture, sizes, tokenizer, memory",
+             run_inspect);
 
 }  // namespace
 }  // namespace llmkit::cli

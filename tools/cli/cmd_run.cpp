@@ -38,34 +38,37 @@ struct CommonOptions {
 
 void print_usage(bool chat) {
   if (chat) {
-    std::fprintf(stderr,
-                 "usage: llmkit chat [-m MODEL] [--system TEXT] [options]\n"
-                 "  Interactive chat in the model's chat format. Reads one user turn per line from stdin\n"
-                 "  (works under a pipe); '/reset' starts over, '/exit' or EOF quits.\n");
+    std::fprintf(
+        stderr,
+        "usage: llmkit chat [-m MODEL] [--system TEXT] [options]\n"
+        "  Interactive chat in the model's chat format. Reads one user turn per line from stdin\n"
+        "  (works under a pipe); '/reset' starts over, '/exit' or EOF quits.\n");
   } else {
-    std::fprintf(stderr,
-                 "usage: llmkit run [-m MODEL] [-p PROMPT] [-n N] [--chat] [options]\n"
-                 "  Streams only the generated text to stdout. Without -p, asks \"%s\" through the\n"
-                 "  model's chat template. -p '' generates from BOS alone. --chat wraps -p in the chat\n"
-                 "  template.\n",
-                 kDefaultQuestion);
+    std::fprintf(
+        stderr,
+        "usage: llmkit run [-m MODEL] [-p PROMPT] [-n N] [--chat] [options]\n"
+        "  Streams only the generated text to stdout. Without -p, asks \"%s\" through the\n"
+        "  model's chat template. -p '' generates from BOS alone. --chat wraps -p in the chat\n"
+        "  template.\n",
+        kDefaultQuestion);
   }
-  std::fprintf(stderr,
-               "options:\n"
-               "  -m, --model PATH      GGUF file or Hugging Face folder (default: %s)\n"
-               "  -n, --n-predict N     max new tokens (default 256; -1: until end of generation)\n"
-               "  --temp T              temperature (default 0 = greedy)\n"
-               "  --top-k K             (default 40)   --top-p P (default 0.95)   --min-p P (default 0.05)\n"
-               "  --repeat-penalty R    (default 1.0)  --repeat-last-n N (default 64)\n"
-               "  --seed S              sampling seed (default 0)\n"
-               "  --ctx N               context size in tokens (default: min(train ctx, 4096))\n"
-               "  -t, --threads N       worker threads (default: all cores)\n"
-               "  --kv-type f16|f32|bf16  KV cache precision (default f16)\n"
-               "  --backend fast|reference  compute path (default fast)\n"
-               "  --system TEXT         system prompt for --chat / chat\n"
-               "%s"
-               "  -v, --verbose         model info on stderr\n",
-               default_model_path().c_str(), kRepackCacheUsage);
+  std::fprintf(
+      stderr,
+      "options:\n"
+      "  -m, --model PATH      GGUF file or Hugging Face folder (default: %s)\n"
+      "  -n, --n-predict N     max new tokens (default 256; -1: until end of generation)\n"
+      "  --temp T              temperature (default 0 = greedy)\n"
+      "  --top-k K             (default 40)   --top-p P (default 0.95)   --min-p P (default 0.05)\n"
+      "  --repeat-penalty R    (default 1.0)  --repeat-last-n N (default 64)\n"
+      "  --seed S              sampling seed (default 0)\n"
+      "  --ctx N               context size in tokens (default: min(train ctx, 4096))\n"
+      "  -t, --threads N       worker threads (default: all cores)\n"
+      "  --kv-type f16|f32|bf16  KV cache precision (default f16)\n"
+      "  --backend fast|reference  compute path (default fast)\n"
+      "  --system TEXT         system prompt for --chat / chat\n"
+      "%s"
+      "  -v, --verbose         model info on stderr\n",
+      default_model_path().c_str(), kRepackCacheUsage);
 }
 
 // Parses the options shared by run and chat; returns an exit code >= 0 on error/help.
@@ -86,7 +89,8 @@ int parse_common(Args& args, CommonOptions& o, bool chat) {
     if (auto v = args.option("--repeat-penalty")) o.sampler.repeat_penalty = std::stof(*v);
     if (auto v = args.option("--repeat-last-n")) o.sampler.penalty_last_n = std::stoi(*v);
     if (auto v = args.option("--seed")) o.sampler.seed = std::stoull(*v);
-    if (auto v = args.option("--ctx", "-c")) o.session.n_ctx = static_cast<uint32_t>(std::stoul(*v));
+    if (auto v = args.option("--ctx", "-c"))
+      o.session.n_ctx = static_cast<uint32_t>(std::stoul(*v));
     if (auto v = args.option("--threads", "-t")) {
       o.session.n_threads = std::stoi(*v);
       o.model_options.n_threads = o.session.n_threads;
@@ -96,17 +100,22 @@ int parse_common(Args& args, CommonOptions& o, bool chat) {
     return 2;
   }
   if (auto v = args.option("--kv-type")) {
-    if (*v == "f16") o.session.kv_type = KvCacheType::kF16;
-    else if (*v == "f32") o.session.kv_type = KvCacheType::kF32;
-    else if (*v == "bf16") o.session.kv_type = KvCacheType::kBF16;
+    if (*v == "f16")
+      o.session.kv_type = KvCacheType::kF16;
+    else if (*v == "f32")
+      o.session.kv_type = KvCacheType::kF32;
+    else if (*v == "bf16")
+      o.session.kv_type = KvCacheType::kBF16;
     else {
       std::fprintf(stderr, "error: --kv-type must be f16, f32 or bf16\n");
       return 2;
     }
   }
   if (auto v = args.option("--backend")) {
-    if (*v == "fast") o.model_options.backend = Backend::kFast;
-    else if (*v == "reference") o.model_options.backend = Backend::kReference;
+    if (*v == "fast")
+      o.model_options.backend = Backend::kFast;
+    else if (*v == "reference")
+      o.model_options.backend = Backend::kReference;
     else {
       std::fprintf(stderr, "error: --backend must be fast or reference\n");
       return 2;
@@ -122,8 +131,8 @@ void print_timings(const Timings& t) {
   std::fprintf(stderr,
                "\n[llmkit] load %.0f ms | prompt %d tok (%d reused) %.1f ms, %.1f tok/s | "
                "ttft %.1f ms | decode %d tok %.1f ms, %.1f tok/s\n",
-               t.load_ms, t.n_prefill, t.n_reused, t.prefill_ms, t.prefill_tok_per_s(), t.ttft_ms, t.n_decode,
-               t.decode_ms, t.decode_tok_per_s());
+               t.load_ms, t.n_prefill, t.n_reused, t.prefill_ms, t.prefill_tok_per_s(), t.ttft_ms,
+               t.n_decode, t.decode_ms, t.decode_tok_per_s());
 }
 
 Result<std::shared_ptr<const Model>> load_model(const CommonOptions& o) {
@@ -131,9 +140,10 @@ Result<std::shared_ptr<const Model>> load_model(const CommonOptions& o) {
   if (!m) return m.status();
   if (o.verbose) {
     const ModelInfo& i = (*m)->info();
-    std::fprintf(stderr, "[llmkit] %s: %s (%s, %s), %u layers, n_embd %u, vocab %u, loaded in %.0f ms\n",
-                 o.model.c_str(), i.architecture.c_str(), i.format.c_str(), i.file_type.c_str(), i.n_layer,
-                 i.n_embd, i.n_vocab, i.load_ms);
+    std::fprintf(stderr,
+                 "[llmkit] %s: %s (%s, %s), %u layers, n_embd %u, vocab %u, loaded in %.0f ms\n",
+                 o.model.c_str(), i.architecture.c_str(), i.format.c_str(), i.file_type.c_str(),
+                 i.n_layer, i.n_embd, i.n_vocab, i.load_ms);
   }
   // A first load writes the cache (a large file): always say so; reuse only when verbose.
   const std::string& note = (*m)->info().repack_cache;

@@ -46,7 +46,8 @@ bool Args::flag(const std::string& long_name, const std::string& short_name) {
   return false;
 }
 
-std::optional<std::string> Args::option(const std::string& long_name, const std::string& short_name) {
+std::optional<std::string> Args::option(const std::string& long_name,
+                                        const std::string& short_name) {
   for (size_t i = 0; i < args_.size(); ++i) {
     const std::string& a = args_[i];
     if (a.rfind(long_name + "=", 0) == 0) {
@@ -79,9 +80,12 @@ std::string Args::unknown_option() const {
 static void usage() {
   auto cmds = llmkit::cli::commands();
   std::sort(cmds.begin(), cmds.end(), [](auto& a, auto& b) { return a.name < b.name; });
-  std::fprintf(stderr, "llmkit %s — run open-weight LLMs locally\n\nusage: llmkit <command> [options]\n\ncommands:\n",
+  std::fprintf(stderr,
+               "llmkit %s — run open-weight LLMs locally\n\nusage: llmkit <command> "
+               "[options]\n\ncommands:\n",
                LLMKIT_VERSION_STRING);
-  for (const auto& c : cmds) std::fprintf(stderr, "  %-12s %s\n", c.name.c_str(), c.summary.c_str());
+  for (const auto& c : cmds)
+    std::fprintf(stderr, "  %-12s %s\n", c.name.c_str(), c.summary.c_str());
   std::fprintf(stderr, "\n`llmkit <command> --help` for a command's options.\n");
 }
 

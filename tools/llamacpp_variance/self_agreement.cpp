@@ -4,7 +4,8 @@
 // how much llama.cpp's own top-1 moves when only its numerics change (KV cache type, flash
 // attention, repacked weights), the yardstick for llmkit's agreement (docs/ACCURACY.md).
 //
-//   self_agreement MODEL TOKENS.txt TOP1.txt N_BATCH N_THREADS f16|f32 FLASH(0|1) [EXTRA_BUFTS(0|1)]
+//   self_agreement MODEL TOKENS.txt TOP1.txt N_BATCH N_THREADS f16|f32 FLASH(0|1)
+//   [EXTRA_BUFTS(0|1)]
 //
 // Prints one line: the configuration and top1_agreement. Built and run by run.sh in this folder.
 #include <algorithm>
@@ -30,7 +31,9 @@ static std::vector<int> read_ints(const char* path) {
 
 int main(int argc, char** argv) {
   if (argc < 8) {
-    std::fprintf(stderr, "usage: %s MODEL TOKENS TOP1 N_BATCH N_THREADS f16|f32 FLASH [EXTRA_BUFTS]\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s MODEL TOKENS TOP1 N_BATCH N_THREADS f16|f32 FLASH [EXTRA_BUFTS]\n",
+                 argv[0]);
     return 2;
   }
   const std::vector<int> toks = read_ints(argv[2]), ref = read_ints(argv[3]);
@@ -81,8 +84,8 @@ int main(int argc, char** argv) {
       agree += best == ref[off + i];
     }
   }
-  std::printf("n_batch=%d threads=%d kv=%s flash_attn=%d extra_bufts=%s top1_agreement=%.4f\n", nb, nt,
-              argv[6], fa, argc > 8 ? argv[8] : "default", double(agree) / double(toks.size()));
+  std::printf("n_batch=%d threads=%d kv=%s flash_attn=%d extra_bufts=%s top1_agreement=%.4f\n", nb,
+              nt, argv[6], fa, argc > 8 ? argv[8] : "default", double(agree) / double(toks.size()));
   llama_batch_free(batch);
   llama_free(ctx);
   llama_model_free(model);
