@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "io/utf8.hpp"
+
 namespace llmkit::tok {
 namespace {
 #include "tokenizer/unicode_nfc_data.inc"
@@ -120,42 +122,20 @@ void nfc_run(const std::vector<uint32_t>& cps, std::string& out) {
 }  // namespace
 
 int32_t utf8_decode(const unsigned char* s, size_t n, size_t* len) noexcept {
-  unsigned char c = s[0];
-  if (c < 0x80) {
+  if (n > 0 && s[0] < 0x80) {
     *len = 1;
-    return c;
+    return s[0];
   }
-  size_t l;
-  uint32_t cp;
-  if ((c & 0xE0) == 0xC0) {
-    l = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    l = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    l = 4;
-    cp = c & 0x07;
-  } else {
+  // io::utf8_sequence_length is the one definition of a valid sequence (no overlongs, no
+  // surrogates, nothing above U+10FFFF); here only the code point is assembled.
+  const size_t l = io::utf8_sequence_length(s, n);
+  if (l == 0) {
     *len = 1;
     return -1;
   }
-  if (n < l) {
-    *len = 1;
-    return -1;
-  }
-  for (size_t i = 1; i < l; ++i) {
-    if ((s[i] & 0xC0) != 0x80) {
-      *len = 1;
-      return -1;
-    }
-    cp = (cp << 6) | (s[i] & 0x3F);
-  }
-  if ((l == 2 && cp < 0x80) || (l == 3 && cp < 0x800) || (l == 4 && cp < 0x10000) ||
-      cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    *len = 1;
-    return -1;
-  }
+  static constexpr unsigned char kLeadBits[5] = {0, 0, 0x1F, 0x0F, 0x07};
+  uint32_t cp = s[0] & kLeadBits[l];
+  for (size_t i = 1; i < l; ++i) cp = (cp << 6) | (s[i] & 0x3F);
   *len = l;
   return int32_t(cp);
 }
