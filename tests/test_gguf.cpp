@@ -634,3 +634,33 @@ TEST_SUITE("bigmodel") {
     }
   }
 }
+
+TEST_CASE("MappedFile: huge_pages maps a multi-MiB file 2 MiB-aligned with the same bytes") {
+  if (!llmkit::test::have_fixtures()) return;
+  // A 5.3 MiB file made of the real fixture GGUFs back to back, with an odd tail, so the
+  // mapping has whole 2 MiB blocks and a partial last page.
+  TempDir dir;
+  const std::string path = dir.file("concat.bin");
+  std::string bytes;
+  for (const char* f : {"models/llama-2-tiny-random.gguf", "models/stories260K.gguf",
+                        "models/llama-2-tiny-random.gguf", "models/TinyStories-656K-Q8_0.gguf"}) {
+    std::ifstream in(llmkit::test::fixture(f), std::ios::binary);
+    bytes += std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  bytes += "tail";
+  REQUIRE(bytes.size() > (size_t(5) << 20));
+  std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+  for (bool populate : {false, true}) {
+    MapOptions mo;
+    mo.huge_pages = true;
+    mo.populate = populate;
+    auto m = MappedFile::open(path, mo);
+    REQUIRE(m);
+    REQUIRE((*m)->size() == bytes.size());
+    CHECK(std::memcmp((*m)->data(), bytes.data(), bytes.size()) == 0);
+#if defined(__linux__)
+    CHECK((*m)->is_mapped());
+    CHECK(reinterpret_cast<uintptr_t>((*m)->data()) % (uintptr_t(2) << 20) == 0);
+#endif
+  }
+}

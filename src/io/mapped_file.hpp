@@ -19,6 +19,13 @@ struct MapOptions {
   bool populate = false;  // prefetch pages (MAP_POPULATE / MADV_WILLNEED) for a warm first token
   bool lock = false;  // mlock the mapping so it is never paged out (best effort; warns on failure)
   bool sequential = false;  // MADV_SEQUENTIAL hint for one-pass readers (hashing, repacking)
+  // Map at a 2 MiB-aligned address with MADV_HUGEPAGE (Linux; files of 2 MiB or more), so the
+  // kernel can map page-cache folios that are 2 MiB large with one entry each, and reads the file
+  // from disk into such folios. Why: a decode step streams every weight once, and with 4 KiB
+  // pages the hardware prefetcher stops at every page boundary (ops/weight_buffer.hpp); measured
+  // on a repack-cache mapping: +14 % decode tok/s on Gemma-3-270M at 1 thread. Harmless where
+  // the filesystem has no large folios (the mapping stays 4 KiB-paged).
+  bool huge_pages = false;
 };
 
 class MappedFile {

@@ -12,7 +12,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <new>
 #include <system_error>
+#include <vector>
 
 namespace llmkit::models {
 
@@ -36,6 +38,24 @@ bool write_all(int fd, const uint8_t* data, uint64_t n, uint64_t offset) {
     offset += uint64_t(w);
   }
   return true;
+}
+
+// A run of bytes of the cache image: [offset, offset + size) of the file comes from DATA.
+struct Segment {
+  uint64_t offset;
+  const uint8_t* data;
+  uint64_t size;
+};
+
+constexpr uint64_t kWriteBlock = uint64_t(2) << 20;
+
+// Writes bytes [START, START + N) of the image made of SEGMENTS (zeros between them) to OUT.
+void fill_block(const std::vector<Segment>& segments, uint64_t start, uint64_t n, uint8_t* out) {
+  std::memset(out, 0, size_t(n));
+  for (const Segment& s : segments) {
+    const uint64_t lo = std::max(start, s.offset), hi = std::min(start + n, s.offset + s.size);
+    if (lo < hi) std::memcpy(out + (lo - start), s.data + (lo - s.offset), size_t(hi - lo));
+  }
 }
 
 std::string mib(uint64_t bytes) { return std::to_string((bytes + (1u << 19)) >> 20) + " MiB"; }
@@ -78,7 +98,8 @@ std::unique_ptr<RepackCache> RepackCache::open(const std::string& dir,
   c->usable_dir_ = true;
 
   io::MapOptions mo;
-  mo.populate = true;  // the first token reads every page anyway; one populate is cheaper
+  mo.populate = true;    // the first token reads every page anyway; one populate is cheaper
+  mo.huge_pages = true;  // decode streams these bytes: 2 MiB pages where the page cache has them
   auto m = io::MappedFile::open(c->path_, mo);
   if (!m) {
     c->note_ = m.status().code() == StatusCode::kNotFound
@@ -171,12 +192,32 @@ bool RepackCache::save() {
     note_ = "repack cache not written: cannot create " + tmp + ": " + std::strerror(errno);
     return false;
   }
-  bool ok = ::ftruncate(fd, off_t(total)) == 0 &&
-            write_all(fd, img.index.data(), img.index.size(), io::kRepackHeaderBytes);
-  for (size_t i = 0; ok && i < recorded_.size(); ++i)
-    ok = write_all(fd, recorded_bytes_[i], entries[i].size, entries[i].offset);
-  // The header last: a file is complete only once its magic is written (and renamed into place).
-  ok = ok && write_all(fd, img.header.data(), img.header.size(), 0);
+  // The image is written in whole, aligned 2 MiB blocks: a filesystem with large folios (e.g. ext4
+  // on Linux 6.18) then caches each block as one 2 MiB folio, which the next load maps with one
+  // huge-page entry (io::MapOptions::huge_pages); writes of one layer at a time leave 4 KiB
+  // folios wherever a block holds the end of one layer and the start of the next.
+  std::vector<Segment> segments;
+  segments.push_back({io::kRepackHeaderBytes, img.index.data(), img.index.size()});
+  for (size_t i = 0; i < recorded_.size(); ++i)
+    segments.push_back({entries[i].offset, recorded_bytes_[i], entries[i].size});
+  bool ok = ::ftruncate(fd, off_t(total)) == 0;
+  std::vector<uint8_t> block;
+  try {
+    block.resize(size_t(std::min<uint64_t>(total, kWriteBlock)));
+  } catch (const std::bad_alloc&) {
+    ok = false;
+    errno = ENOMEM;
+  }
+  const uint64_t n_blocks = (total + kWriteBlock - 1) / kWriteBlock;
+  // Block 0 last, with the header: a file is complete only once its magic is written (and
+  // renamed into place).
+  for (uint64_t b = 1; ok && b <= n_blocks; ++b) {
+    const uint64_t start = (b % n_blocks) * kWriteBlock;
+    const uint64_t n = std::min<uint64_t>(kWriteBlock, total - start);
+    fill_block(segments, start, n, block.data());
+    if (start == 0) std::memcpy(block.data(), img.header.data(), img.header.size());
+    ok = write_all(fd, block.data(), n, start);
+  }
   const int saved_errno = errno;
   ok = (::close(fd) == 0) && ok;
   if (!ok || ::rename(tmp.c_str(), path_.c_str()) != 0) {

@@ -5,7 +5,9 @@
 // that time is the kernel zeroing new pages, and in VMs whose host backs guest memory lazily a
 // first touch is several times slower still (BENCHMARKS.md). A cache file holds the packed
 // bytes; a later load maps it read-only (pages come straight from the page cache, like
-// llama.cpp's mmap of the GGUF) and attaches every layer to the mapping without copying.
+// llama.cpp's mmap of the GGUF) and attaches every layer to the mapping without copying. The file
+// is written in aligned 2 MiB blocks and mapped with io::MapOptions::huge_pages, so where the
+// filesystem caches it in 2 MiB folios the decode stream reads it through 2 MiB pages.
 //
 // File: <dir>/<model file name>-<16 hex digits of a hash of its absolute path>.llmkpack
 // (one file per model path; a stale one is replaced). Its bytes (header, index, 4096-aligned
