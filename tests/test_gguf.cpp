@@ -635,12 +635,10 @@ TEST_SUITE("bigmodel") {
   }
 }
 
-TEST_CASE("MappedFile: huge_pages maps a multi-MiB file 2 MiB-aligned with the same bytes") {
-  if (!llmkit::test::have_fixtures()) return;
-  // A 5.3 MiB file made of the real fixture GGUFs back to back, with an odd tail, so the
-  // mapping has whole 2 MiB blocks and a partial last page.
-  TempDir dir;
-  const std::string path = dir.file("concat.bin");
+namespace {
+// A 5.3 MiB file made of the real fixture GGUFs back to back, with an odd tail, so a mapping has
+// whole 2 MiB blocks and a partial last page. Returns its bytes.
+std::string write_concatenated_fixtures(const std::string& path) {
   std::string bytes;
   for (const char* f : {"models/llama-2-tiny-random.gguf", "models/stories260K.gguf",
                         "models/llama-2-tiny-random.gguf", "models/TinyStories-656K-Q8_0.gguf"}) {
@@ -648,8 +646,34 @@ TEST_CASE("MappedFile: huge_pages maps a multi-MiB file 2 MiB-aligned with the s
     bytes += std::string(std::istreambuf_iterator<char>(in), {});
   }
   bytes += "tail";
-  REQUIRE(bytes.size() > (size_t(5) << 20));
   std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+  return bytes;
+}
+
+// Resident kB of the mapping that starts at P (/proc/self/smaps); -1 when not found.
+long mapping_rss_kb(const void* p) {
+  std::ifstream in("/proc/self/smaps");
+  std::string line;
+  bool in_map = false;
+  while (std::getline(in, line)) {
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 &&
+        line.find(' ') != std::string::npos && line.find('-') < line.find(' ')) {
+      in_map = lo == reinterpret_cast<uintptr_t>(p);
+    } else if (in_map && line.rfind("Rss:", 0) == 0) {
+      return std::stol(line.substr(4));
+    }
+  }
+  return -1;
+}
+}  // namespace
+
+TEST_CASE("MappedFile: huge_pages maps a multi-MiB file 2 MiB-aligned with the same bytes") {
+  if (!llmkit::test::have_fixtures()) return;
+  TempDir dir;
+  const std::string path = dir.file("concat.bin");
+  const std::string bytes = write_concatenated_fixtures(path);
+  REQUIRE(bytes.size() > (size_t(5) << 20));
   for (bool populate : {false, true}) {
     MapOptions mo;
     mo.huge_pages = true;
@@ -663,4 +687,31 @@ TEST_CASE("MappedFile: huge_pages maps a multi-MiB file 2 MiB-aligned with the s
     CHECK(reinterpret_cast<uintptr_t>((*m)->data()) % (uintptr_t(2) << 20) == 0);
 #endif
   }
+}
+
+TEST_CASE("MappedFile: release_blocks_around drops the whole 2 MiB block around a small read") {
+  if (!llmkit::test::have_fixtures()) return;
+  TempDir dir;
+  const std::string path = dir.file("concat.bin");
+  const std::string bytes = write_concatenated_fixtures(path);
+  MapOptions mo;
+  mo.huge_pages = true;  // 2 MiB-aligned, so block k is [k, k + 1) MiB·2 of the file
+  mo.populate = true;
+  auto m = MappedFile::open(path, mo);
+  REQUIRE(m);
+  const MappedFile& f = **m;
+#if defined(__linux__)
+  const long before = mapping_rss_kb(f.data());
+  REQUIRE(before >= long(bytes.size() / 1024) - 4);  // populated: all of it resident
+  // A 100-byte "norm vector" at 3 MiB: its block [2, 4) MiB goes, the rest stays.
+  f.release_blocks_around(uint64_t(3) << 20, 100);
+  CHECK(mapping_rss_kb(f.data()) == before - 2048);
+  // A range across the end clamps to the mapping: the last, partial block [4, 5.3) MiB goes.
+  f.release_blocks_around(bytes.size() - 10, 1000);
+  CHECK(mapping_rss_kb(f.data()) ==
+        before - 2048 - long((bytes.size() - (size_t(4) << 20) + 4095) / 4096 * 4));
+  f.release_blocks_around(bytes.size() + 10, 10);  // past the end: nothing
+#endif
+  // Released pages read back the same bytes (from the page cache).
+  CHECK(std::memcmp(f.data(), bytes.data(), bytes.size()) == 0);
 }

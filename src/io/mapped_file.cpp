@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -55,6 +56,9 @@ void* map_file(int fd, uint64_t size, const MapOptions& opts) {
     if (p == MAP_FAILED) return p;
   }
   (void)madvise(p, size, opts.sequential ? MADV_SEQUENTIAL : MADV_NORMAL);
+#if defined(MADV_NOHUGEPAGE)
+  if (opts.small_pages && !huge) (void)madvise(p, size, MADV_NOHUGEPAGE);
+#endif
   if (opts.populate) {
 #if defined(MADV_POPULATE_READ)
     if (huge) (void)madvise(p, size, MADV_POPULATE_READ);  // Linux >= 5.14; else WILLNEED below
@@ -148,6 +152,26 @@ void MappedFile::release_range(uint64_t offset, uint64_t length) const noexcept 
   uint64_t end = (offset + length) / ps * ps;
   if (end <= begin) return;
   (void)madvise(const_cast<uint8_t*>(data_) + begin, end - begin, MADV_DONTNEED);
+}
+
+void MappedFile::release_blocks_around(uint64_t offset, uint64_t length) const noexcept {
+  if (!mapped_ || offset >= size_) return;
+  if (length > size_ - offset) length = size_ - offset;
+  // Block boundaries in address space (where the kernel places huge folios), clamped to the map.
+  const uintptr_t base = reinterpret_cast<uintptr_t>(data_);
+  const uintptr_t lo = std::max(base, (base + offset) / kHugePage * kHugePage);
+  const uintptr_t hi =
+      std::min<uintptr_t>((base + size_ + page_size() - 1) / page_size() * page_size(),
+                          (base + offset + length + kHugePage - 1) / kHugePage * kHugePage);
+  if (hi > lo) (void)madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+}
+
+void MappedFile::expect_sparse_reads() const noexcept {
+  if (!mapped_) return;
+#if defined(MADV_NOHUGEPAGE)
+  (void)madvise(const_cast<uint8_t*>(data_), size_, MADV_NOHUGEPAGE);
+#endif
+  (void)madvise(const_cast<uint8_t*>(data_), size_, MADV_RANDOM);
 }
 
 void MappedFile::prefetch_range(uint64_t offset, uint64_t length) const noexcept {

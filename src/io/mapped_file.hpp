@@ -26,6 +26,11 @@ struct MapOptions {
   // on a repack-cache mapping: +14 % decode tok/s on Gemma-3-270M at 1 thread. Harmless where
   // the filesystem has no large folios (the mapping stays 4 KiB-paged).
   bool huge_pages = false;
+  // The opposite: map 4 KiB pages only (MADV_NOHUGEPAGE), for a file of which a process reads
+  // little and scattered (a GGUF whose matrices the fast backend reads from a repack cache, or
+  // packs once): where the page cache holds the file in 2 MiB folios, a fault would otherwise
+  // map a whole folio, and each 4 KiB norm vector read would add 2 MiB to the RSS.
+  bool small_pages = false;
 };
 
 class MappedFile {
@@ -45,6 +50,17 @@ class MappedFile {
   // Tell the kernel a byte range will not be needed again soon (e.g. after repacking weights into
   // another layout): pages are dropped from this process's resident set; the file stays mapped.
   void release_range(uint64_t offset, uint64_t length) const noexcept;
+  // The same for every 2 MiB-aligned block of the mapping that the range touches, partly covered
+  // ones included. For small reads (a norm vector, an embedding row): where the page cache holds
+  // the file in large folios, Linux maps a whole folio (up to 2 MiB) when one page of it is read,
+  // so the range's own pages are not all a read added to the RSS. Other threads reading there
+  // only fault the pages back in.
+  void release_blocks_around(uint64_t offset, uint64_t length) const noexcept;
+  // From now on only scattered bytes are read (e.g. token-embedding rows once the matrices are
+  // repacked): later faults map the one 4 KiB page they need (MADV_NOHUGEPAGE: a page cache
+  // that holds the file in 2 MiB folios would otherwise map a whole folio per fault, and the
+  // process's RSS would grow by 2 MiB per embedding row read) without read-around (MADV_RANDOM).
+  void expect_sparse_reads() const noexcept;
   // Ask the kernel to read a range ahead (MADV_WILLNEED).
   void prefetch_range(uint64_t offset, uint64_t length) const noexcept;
 

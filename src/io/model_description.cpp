@@ -13,26 +13,40 @@ void ModelDescription::release_tensor_pages(const TensorRef& t) const noexcept {
   if (t.data && t.n_bytes > 0) release_bytes(t.data, t.n_bytes);
 }
 
-void ModelDescription::release_bytes(const uint8_t* p, uint64_t n) const noexcept {
-  if (!p || n == 0) return;
-  auto try_file = [&](const MappedFile* f) {
-    if (!f || p < f->data() || p >= f->data() + f->size()) return false;
-    f->release_range(uint64_t(p - f->data()), n);
-    return true;
+const MappedFile* ModelDescription::file_holding(const uint8_t* p) const noexcept {
+  auto holds = [&](const MappedFile* f) {
+    return f && p >= f->data() && p < f->data() + f->size();
   };
   if (gguf)
     for (size_t i = 0; i < gguf->split_count(); ++i)
-      if (try_file(gguf->split_file(i))) return;
+      if (holds(gguf->split_file(i))) return gguf->split_file(i);
   for (const auto& m : mappings)
-    if (try_file(m.get())) return;
+    if (holds(m.get())) return m.get();
+  return nullptr;
+}
+
+void ModelDescription::release_bytes(const uint8_t* p, uint64_t n) const noexcept {
+  if (!p || n == 0) return;
+  if (const MappedFile* f = file_holding(p)) f->release_range(uint64_t(p - f->data()), n);
+}
+
+void ModelDescription::release_blocks_around(const uint8_t* p, uint64_t n) const noexcept {
+  if (!p || n == 0) return;
+  if (const MappedFile* f = file_holding(p)) f->release_blocks_around(uint64_t(p - f->data()), n);
 }
 
 void ModelDescription::release_all_pages() const noexcept {
   if (gguf)
     for (size_t i = 0; i < gguf->split_count(); ++i)
-      if (const MappedFile* f = gguf->split_file(i)) f->release_range(0, f->size());
+      if (const MappedFile* f = gguf->split_file(i)) {
+        f->release_range(0, f->size());
+        f->expect_sparse_reads();
+      }
   for (const auto& m : mappings)
-    if (m) m->release_range(0, m->size());
+    if (m) {
+      m->release_range(0, m->size());
+      m->expect_sparse_reads();
+    }
 }
 
 uint64_t ModelDescription::parameter_count() const noexcept {

@@ -133,11 +133,18 @@ struct ModelDescription {
   void release_tensor_pages(const TensorRef& t) const noexcept;
   // The same for any span inside a mapped file (whole pages inside it only; no-op elsewhere).
   void release_bytes(const uint8_t* p, uint64_t n) const noexcept;
+  // For a small read just done at [P, P + N): drops the 2 MiB-aligned blocks around it
+  // (MappedFile::release_blocks_around), so a norm vector or an embedding row read from a file
+  // cached in large folios does not leave up to 2 MiB mapped per read.
+  void release_blocks_around(const uint8_t* p, uint64_t n) const noexcept;
   // The same for every mapped file, whole (after the fast backend has packed every matrix; the
   // few pages read later, e.g. token-embedding rows, fault back in from the page cache). Covers
   // pages that per-tensor releases miss: metadata, norms, and page-cache huge folios that a 4 KiB
-  // fault mapped whole.
+  // fault mapped whole. The mappings are then marked for sparse reads
+  // (MappedFile::expect_sparse_reads), so each later read maps one 4 KiB page, not a 2 MiB folio.
   void release_all_pages() const noexcept;
+  // The mapped file whose bytes P points into; nullptr when P is in none (or files were read).
+  const MappedFile* file_holding(const uint8_t* p) const noexcept;
 };
 
 struct LoadOptions {

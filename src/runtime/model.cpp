@@ -41,16 +41,19 @@ namespace {
 Result<std::shared_ptr<const Model>> load_impl(const std::string& path, const ModelOptions& options,
                                                std::unique_ptr<Model::Impl>& impl) {
   const auto t0 = std::chrono::steady_clock::now();
+  const ops::Backend be =
+      options.backend == Backend::kReference ? ops::Backend::kReference : ops::Backend::kFast;
   io::LoadOptions lo;
   lo.map.use_mmap = options.use_mmap;
+  // The fast backend reads the file's matrices once (to pack them) or never (repack cache), and
+  // later only token-embedding rows: 4 KiB pages keep its RSS to what it reads.
+  lo.map.small_pages = be == ops::Backend::kFast;
   lo.keep_large_arrays = false;  // the tokenizer reads the vocabulary arrays itself
   LLMKIT_ASSIGN_OR_RETURN(impl->desc, io::load_model_description(path, lo));
   const io::ModelDescription& d = *impl->desc;
   auto arch = models::find_architecture(d.hparams.architecture);
   if (!arch) return Status(arch.status().code(), path + ": " + arch.status().message());
   impl->arch = *arch;
-  const ops::Backend be =
-      options.backend == Backend::kReference ? ops::Backend::kReference : ops::Backend::kFast;
   if (options.progress && !options.progress(0.0f))
     return Status(StatusCode::kCancelled, path + ": load cancelled");
   // The tokenizer reads only the file's metadata (Tokenizer::load parses it on its own), so it is
