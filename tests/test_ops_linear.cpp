@@ -276,14 +276,14 @@ TEST_CASE("linear: embedding_row equals dequantize_row") {
 }
 
 TEST_CASE("linear: short rows (chunked layout) and long rows (split layout) match the reference") {
-  // Rows with K <= 1024 are packed with codes and scales interleaved every few groups and decoded
+  // Rows with K <= 2048 are packed with codes and scales interleaved every few groups and decoded
   // one tile at a time; longer rows keep all codes, then all scales. K = 608 has 19 groups (a
-  // partial last chunk), 1024 is the last chunked K, 1056 the first split one; N = 40 ends in a
+  // partial last chunk), 2048 is the last chunked K, 2080 the first split one; N = 40 ends in a
   // partial tile.
   llmkit::ops::ThreadPool pool(2);
   for (TensorType type : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_1, TensorType::Q5_0}) {
     const auto* tr = llmkit::io::type_traits(type);
-    for (int64_t K : {608, 1024, 1056}) {
+    for (int64_t K : {608, 2048, 2080}) {
       const int64_t N = 40;
       const uint64_t rb = llmkit::ops::row_bytes(type, K);
       std::vector<uint8_t> data(size_t(rb * N));

@@ -156,12 +156,13 @@ Result<PackedLinear> PackedLinear::from_packed(io::TensorType type, int64_t n_in
 uint64_t packed_format_fingerprint(io::TensorType type) {
   const auto* tr = io::type_traits(type);
   if (!tr || !fast_linear_supports(type)) return 0;
-  // 32 rows (two 16-row tiles) of fixed bytes, at K = 512 and K = 2048: short and long rows are
-  // packed in different layouts (linear_fast.cpp), and the hash must see both. Both K are
-  // multiples of every block size. Float types get finite values (random bit patterns would
+  // 32 rows (two 16-row tiles) of fixed bytes, at K = 512, 2048 and 4096: short and long rows are
+  // packed in different layouts (linear_fast.cpp, kChunkedMaxK = 2048), and the hash must see
+  // both, and change when the threshold between them moves. Every K is a multiple of every block
+  // size. Float types get finite values (random bit patterns would
   // include NaNs whose payload the hash would then depend on); quantized blocks take any bytes.
   uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a over the packed bytes
-  for (const int64_t kK : {int64_t(512), int64_t(2048)}) {
+  for (const int64_t kK : {int64_t(512), int64_t(2048), int64_t(4096)}) {
     constexpr int64_t kN = 32;
     const uint64_t rb = row_bytes(type, kK);
     std::vector<uint8_t> src(size_t(rb * kN));

@@ -55,12 +55,15 @@ namespace {
 
 using io::TensorType;
 using namespace quant;
-// Rows this short (K <= 1024) are packed "chunked" (codes and scales interleaved every few groups,
+// Rows this short (K <= 2048) are packed "chunked" (codes and scales interleaved every few groups,
 // ops/packed_scales.hpp) and decoded one tile at a time as one sequential stream (tile_vnni_m1).
 // AMD EPYC guest, tg A/B against four interleaved tile streams: Gemma-3-270M (K = 640) +28% at
-// 1 thread, +10-20% at 2. Longer rows keep the split layout and four streams: with the chunked
-// layout, Q8_0 at K = 2048-8192 (Llama-1B shape) decoded ~20% slower. Not measured on Intel.
-constexpr int64_t kChunkedMaxK = 1024;
+// 1 thread, +10-20% at 2. K = 2048 joined once the weights decode through 2 MiB pages also when
+// mapped from the repack cache (io::MapOptions::huge_pages): Llama-1B-shape tg64, 1 / 2 threads,
+// Q4_0 +17-20% / +2-15%, Q8_0 +10% / +40% (Zen 4 guest, alternating A/B; on 4 KiB pages the
+// same change had gained ~2%). Longer rows (Llama's K = 8192 down projection) keep the split
+// layout and four streams: chunking them too measured within noise. Not measured on Intel.
+constexpr int64_t kChunkedMaxK = 2048;
 // Decode (M = 1) streams every weight once, and software prefetch keeps more misses in flight
 // than the hardware prefetchers alone. The best choice differs by vendor (tg128, Llama-1B shape,
 // 2 threads): Intel Xeon (AMX host) gains from prefetcht0 2 KiB ahead; on an AMD EPYC guest
