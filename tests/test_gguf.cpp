@@ -657,8 +657,7 @@ long mapping_rss_kb(const void* p) {
   bool in_map = false;
   while (std::getline(in, line)) {
     unsigned long lo = 0, hi = 0;
-    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 &&
-        line.find(' ') != std::string::npos && line.find('-') < line.find(' ')) {
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2) {  // a mapping's header line
       in_map = lo == reinterpret_cast<uintptr_t>(p);
     } else if (in_map && line.rfind("Rss:", 0) == 0) {
       return std::stol(line.substr(4));

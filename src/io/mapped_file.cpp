@@ -166,14 +166,6 @@ void MappedFile::release_blocks_around(uint64_t offset, uint64_t length) const n
   if (hi > lo) (void)madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
 }
 
-void MappedFile::expect_sparse_reads() const noexcept {
-  if (!mapped_) return;
-#if defined(MADV_NOHUGEPAGE)
-  (void)madvise(const_cast<uint8_t*>(data_), size_, MADV_NOHUGEPAGE);
-#endif
-  (void)madvise(const_cast<uint8_t*>(data_), size_, MADV_RANDOM);
-}
-
 void MappedFile::prefetch_range(uint64_t offset, uint64_t length) const noexcept {
   if (!mapped_ || offset >= size_) return;
   if (length > size_ - offset) length = size_ - offset;

@@ -56,11 +56,6 @@ class MappedFile {
   // so the range's own pages are not all a read added to the RSS. Other threads reading there
   // only fault the pages back in.
   void release_blocks_around(uint64_t offset, uint64_t length) const noexcept;
-  // From now on only scattered bytes are read (e.g. token-embedding rows once the matrices are
-  // repacked): later faults map the one 4 KiB page they need (MADV_NOHUGEPAGE: a page cache
-  // that holds the file in 2 MiB folios would otherwise map a whole folio per fault, and the
-  // process's RSS would grow by 2 MiB per embedding row read) without read-around (MADV_RANDOM).
-  void expect_sparse_reads() const noexcept;
   // Ask the kernel to read a range ahead (MADV_WILLNEED).
   void prefetch_range(uint64_t offset, uint64_t length) const noexcept;
 

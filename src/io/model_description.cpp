@@ -38,15 +38,9 @@ void ModelDescription::release_blocks_around(const uint8_t* p, uint64_t n) const
 void ModelDescription::release_all_pages() const noexcept {
   if (gguf)
     for (size_t i = 0; i < gguf->split_count(); ++i)
-      if (const MappedFile* f = gguf->split_file(i)) {
-        f->release_range(0, f->size());
-        f->expect_sparse_reads();
-      }
+      if (const MappedFile* f = gguf->split_file(i)) f->release_range(0, f->size());
   for (const auto& m : mappings)
-    if (m) {
-      m->release_range(0, m->size());
-      m->expect_sparse_reads();
-    }
+    if (m) m->release_range(0, m->size());
 }
 
 uint64_t ModelDescription::parameter_count() const noexcept {

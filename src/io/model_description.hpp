@@ -140,8 +140,7 @@ struct ModelDescription {
   // The same for every mapped file, whole (after the fast backend has packed every matrix; the
   // few pages read later, e.g. token-embedding rows, fault back in from the page cache). Covers
   // pages that per-tensor releases miss: metadata, norms, and page-cache huge folios that a 4 KiB
-  // fault mapped whole. The mappings are then marked for sparse reads
-  // (MappedFile::expect_sparse_reads), so each later read maps one 4 KiB page, not a 2 MiB folio.
+  // fault mapped whole.
   void release_all_pages() const noexcept;
   // The mapped file whose bytes P points into; nullptr when P is in none (or files were read).
   const MappedFile* file_holding(const uint8_t* p) const noexcept;

@@ -159,8 +159,8 @@ uint64_t packed_format_fingerprint(io::TensorType type) {
   // 32 rows (two 16-row tiles) of fixed bytes, at K = 512, 2048 and 4096: short and long rows are
   // packed in different layouts (linear_fast.cpp, kChunkedMaxK = 2048), and the hash must see
   // both, and change when the threshold between them moves. Every K is a multiple of every block
-  // size. Float types get finite values (random bit patterns would
-  // include NaNs whose payload the hash would then depend on); quantized blocks take any bytes.
+  // size. Float types get finite values (random bit patterns would include NaNs whose payload the
+  // hash would then depend on); quantized blocks take any bytes.
   uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a over the packed bytes
   for (const int64_t kK : {int64_t(512), int64_t(2048), int64_t(4096)}) {
     constexpr int64_t kN = 32;
